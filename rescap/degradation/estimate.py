@@ -1,0 +1,58 @@
+"""``estimate_degradation``: noise, blur, JPEG and upsampling of one image, from its pixels alone."""
+
+from __future__ import annotations
+
+from .blur import estimate_blur
+from .jpeg import estimate_jpeg_from_pixels, quality_from_tables
+from .noise import estimate_noise
+from .report import DegradationReport
+from .scale import estimate_scale
+from .spectrum import radial_power_spectrum
+from .transforms import luminance
+from ..images import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, ImageInput, load_image
+
+# Variance of BT.601 luma of i.i.d. RGB noise of unit variance.
+_LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
+_ROUNDING_VARIANCE = 1.0 / 12.0  # of 8-bit integer pixels
+
+
+def estimate_degradation(
+    image: ImageInput,
+    *,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_analysis_pixels: int = DEFAULT_MAX_ANALYSIS_PIXELS,
+) -> DegradationReport:
+    """Measure how ``image`` (a path, PIL image or array) is degraded. No model weights needed.
+
+    JPEG files get their quality from their quantization tables (exact for libjpeg tables); other
+    inputs are searched for JPEG traces in their pixels. Images over ``max_analysis_pixels`` are
+    analysed on a centred crop of that size; files declaring more than ``max_image_pixels`` are
+    refused with ``ImageTooLargeError``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap import estimate_degradation
+        >>> from rescap.degradation.synthesize import add_gaussian_noise
+        >>> ramp = np.tile(np.linspace(30, 220, 256), (256, 1)).astype(np.uint8)
+        >>> report = estimate_degradation(add_gaussian_noise(ramp, 15, seed=0))
+        >>> round(report.noise_sigma), report.noise_level.value, report.jpeg_quality
+        (15, 'moderate', None)
+    """
+    loaded = load_image(image, max_image_pixels=max_image_pixels, max_analysis_pixels=max_analysis_pixels)
+    pixels = loaded.pixels
+    noise = estimate_noise(pixels)
+    if loaded.jpeg_quantization:
+        jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
+    else:
+        jpeg_quality = estimate_jpeg_from_pixels(pixels).quality
+    gray = luminance(pixels)
+    spectrum = radial_power_spectrum(gray)
+    scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum)
+    gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
+    blur = estimate_blur(spectrum, (noise.sigma**2 + _ROUNDING_VARIANCE) * gain, scale.factor)
+    return DegradationReport.from_measurements(
+        noise_sigma=noise.sigma,
+        blur_sigma=blur.sigma,
+        jpeg_quality=jpeg_quality,
+        scale_factor=scale.factor,
+    )

@@ -1,0 +1,211 @@
+"""JPEG quality: exact from a file's quantization tables, or estimated from decoded pixels.
+
+Quality means the IJG (libjpeg) scale 1-100 that scales the standard tables of ITU-T T.81 Annex K,
+the scale nearly every encoder's ``quality`` option uses.
+
+From pixels: JPEG quantizes each 8x8 block's DCT coefficients of the luma plane to multiples of
+that frequency's table entry. Re-computing luma from the decoded RGB and its DCT on the block grid
+puts the coefficients back on those lattices, blurred only by 8-bit rounding (std ~0.35). For every
+quality ``Q`` we measure how many informative coefficients sit on the lattice its table predicts,
+beyond what chance gives, and keep the best ``Q``. A table too coarse misses the odd multiples of
+the true one, a table too fine gains less over chance, and an image that never went through JPEG
+sits on no lattice at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .transforms import BLOCK, block_dct, luminance, to_blocks
+
+# ITU-T T.81 Annex K.1, natural (row-major) order.
+STD_LUMA = np.array(
+    [
+        16, 11, 10, 16, 24, 40, 51, 61,
+        12, 12, 14, 19, 26, 58, 60, 55,
+        14, 13, 16, 24, 40, 57, 69, 56,
+        14, 17, 22, 29, 51, 87, 80, 62,
+        18, 22, 37, 56, 68, 109, 103, 77,
+        24, 35, 55, 64, 81, 104, 113, 92,
+        49, 64, 78, 87, 103, 121, 120, 101,
+        72, 92, 95, 98, 112, 100, 103, 99,
+    ]
+)  # fmt: skip
+STD_CHROMA = np.array(
+    [
+        17, 18, 24, 47, 99, 99, 99, 99,
+        18, 21, 26, 66, 99, 99, 99, 99,
+        24, 26, 56, 99, 99, 99, 99, 99,
+        47, 66, 99, 99, 99, 99, 99, 99,
+        99, 99, 99, 99, 99, 99, 99, 99,
+        99, 99, 99, 99, 99, 99, 99, 99,
+        99, 99, 99, 99, 99, 99, 99, 99,
+        99, 99, 99, 99, 99, 99, 99, 99,
+    ]
+)  # fmt: skip
+
+QUALITIES = np.arange(1, 101)
+# Std of a decoded coefficient around its lattice point: luma rounded by the decoder, then RGB
+# rounded, then luma recomputed.
+ROUNDING_STD = 0.35
+# Coefficients smaller than this carry no lattice information (zero is on every lattice).
+INFORMATIVE_MIN = 1.5
+MAX_BLOCKS = 800
+# Share of the possible excess-over-chance lattice agreement needed to call an image JPEG.
+DETECTION_SHARE = 0.25
+
+
+@lru_cache(maxsize=1)
+def ijg_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Luma and chroma tables, shape (100, 64), that libjpeg writes for quality 1..100 (baseline)."""
+    q = QUALITIES[:, None]
+    scale = np.where(q < 50, 5000 // q, 200 - 2 * q)
+    luma = np.clip((STD_LUMA[None] * scale + 50) // 100, 1, 255)
+    chroma = np.clip((STD_CHROMA[None] * scale + 50) // 100, 1, 255)
+    return luma, chroma
+
+
+@dataclass(frozen=True)
+class TableQuality:
+    quality: int
+    exact: bool  # the tables are exactly libjpeg's for this quality
+
+
+def quality_from_tables(tables: dict[int, list[int]] | list) -> TableQuality:
+    """IJG quality of a JPEG's quantization tables (Pillow's ``Image.quantization``, natural order).
+
+    Exact for tables written by libjpeg-style encoders; otherwise the nearest quality in log-step
+    terms (cameras and other encoders use tables of their own).
+
+    Example:
+        >>> from rescap.degradation.jpeg import ijg_tables, quality_from_tables
+        >>> luma, chroma = ijg_tables()
+        >>> quality_from_tables({0: list(luma[74]), 1: list(chroma[74])})
+        TableQuality(quality=75, exact=True)
+    """
+    seq = [tables[k] for k in sorted(tables)] if isinstance(tables, dict) else list(tables)
+    if not seq:
+        raise ValueError("the JPEG has no quantization tables")
+    luma_tab, chroma_tab = ijg_tables()
+    observed = [np.asarray(t, dtype=np.int64).reshape(-1)[:64] for t in seq[:2]]
+    candidates = [luma_tab] + ([chroma_tab] if len(observed) > 1 else [])
+    match = np.ones(len(QUALITIES), bool)
+    for obs, cand in zip(observed, candidates):
+        match &= np.all(cand == obs[None], axis=1)
+    if match.any():
+        return TableQuality(int(QUALITIES[np.flatnonzero(match)[-1]]), True)
+    distance = np.zeros(len(QUALITIES))
+    for obs, cand in zip(observed, candidates):
+        distance += np.abs(np.log(cand) - np.log(np.maximum(obs, 1))[None]).mean(axis=1)
+    return TableQuality(int(QUALITIES[np.argmin(distance)]), False)
+
+
+@dataclass(frozen=True)
+class PixelJpegEstimate:
+    quality: int | None  # None: no sign of JPEG compression
+    grid: tuple[int, int]  # (row, column) offset of the 8x8 block grid that fits best
+    agreement: float  # share of the possible excess lattice agreement reached by the best quality
+
+
+def _grid_offset(y: np.ndarray) -> tuple[tuple[int, int], float]:
+    """Offset of the 8x8 grid from the phase where neighbour differences peak, and that peak's strength."""
+    offsets, strengths = [], []
+    for axis in (0, 1):
+        d = np.abs(np.diff(y, axis=axis)).mean(axis=1 - axis)  # d[j] is the step between j and j+1
+        n = len(d) // BLOCK * BLOCK
+        if n < 2 * BLOCK:
+            offsets.append(0)
+            strengths.append(0.0)
+            continue
+        phase = d[: n].reshape(-1, BLOCK).mean(axis=0)  # phase p: step between 8k+p and 8k+p+1
+        p = int(np.argmax(phase))
+        others = np.delete(phase, p)
+        offsets.append((p + 1) % BLOCK)
+        strengths.append(float((phase[p] - np.median(others)) / (np.median(others) + 1e-6)))
+    return (offsets[0], offsets[1]), min(strengths)
+
+
+MAX_STEP = 255
+MAX_COEF = 1024  # |orthonormal 8x8 DCT coefficient| of values in [-128, 128]
+
+
+@lru_cache(maxsize=1)
+def _multiples() -> np.ndarray:
+    """M[v, q] = 1 when the integer ``v`` is a non-zero multiple of the step ``q``."""
+    v = np.arange(MAX_COEF + 1)[:, None]
+    q = np.arange(MAX_STEP + 1)[None, :]
+    m = (v % np.maximum(q, 1) == 0) & (v > 0) & (q > 0)
+    return m.astype(np.float32)
+
+
+def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Excess lattice agreement per quality, and its maximum possible value.
+
+    Coefficients are rounded to integers, so "on the lattice of step q" reads "a multiple of q";
+    the 8-bit rounding noise (std ~0.35) keeps ~85 % of true lattice points there, chance 1/q.
+    """
+    mags = np.minimum(np.rint(np.abs(coef)), MAX_COEF).astype(np.int64)
+    informative = mags >= INFORMATIVE_MIN
+    bands = np.broadcast_to(np.arange(coef.shape[1]), coef.shape)
+    hist = np.bincount(
+        (bands[informative] * (MAX_COEF + 1) + mags[informative]),
+        minlength=coef.shape[1] * (MAX_COEF + 1),
+    ).reshape(coef.shape[1], MAX_COEF + 1)
+    counts = hist.sum(axis=1)
+    on_lattice = hist.astype(np.float32) @ _multiples()  # (bands, steps)
+    luma_tab, _ = ijg_tables()
+    steps = luma_tab  # (qualities, bands)
+    band_idx = np.arange(coef.shape[1])[None, :]
+    share = on_lattice[band_idx, steps] / np.maximum(counts, 1)[None, :]
+    chance = 1.0 / steps
+    usable = (steps >= 3) & (counts >= 12)[None, :]  # finer lattices are lost in rounding noise
+    weight = np.sqrt(counts)[None, :] * usable
+    excess = (weight * (share - chance)).sum(axis=1)
+    possible = (weight * (1.0 - chance)).sum(axis=1)
+    return excess, possible
+
+
+def _estimate_at(y: np.ndarray, clipped: np.ndarray, offset: tuple[int, int]) -> tuple[int, float]:
+    blocks = to_blocks(y[..., None] - 128.0, offset)[:, 0]
+    bad = to_blocks(clipped[..., None].astype(np.float32), offset)[:, 0].max(axis=(1, 2)) > 0
+    blocks = blocks[~bad]
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[np.linspace(0, len(blocks) - 1, MAX_BLOCKS).astype(int)]
+    if len(blocks) < 16:
+        return 0, 0.0
+    coef = block_dct(blocks).reshape(len(blocks), -1)
+    excess, possible = _lattice_agreement(coef)
+    best = int(np.argmax(excess))
+    share = float(excess[best] / possible[best]) if possible[best] > 0 else 0.0
+    return int(QUALITIES[best]), share
+
+
+def estimate_jpeg_from_pixels(img: np.ndarray) -> PixelJpegEstimate:
+    """Detect JPEG compression in decoded pixels (H x W x C, 0-255) and estimate its IJG quality.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.jpeg import estimate_jpeg_from_pixels
+        >>> from rescap.degradation.synthesize import jpeg_compress
+        >>> rng = np.random.default_rng(0)
+        >>> smooth = np.cumsum(np.cumsum(rng.normal(0, 1, (128, 128, 3)), 0), 1)
+        >>> img = np.uint8(np.interp(smooth, (smooth.min(), smooth.max()), (20, 235)))
+        >>> estimate_jpeg_from_pixels(jpeg_compress(img, 60)).quality
+        60
+    """
+    if min(img.shape[:2]) < 2 * BLOCK:
+        return PixelJpegEstimate(None, (0, 0), 0.0)
+    y = luminance(img)
+    clipped = np.any((img <= 0) | (img >= 255), axis=2)
+    offset, _ = _grid_offset(y)
+    candidates = [offset] if offset == (0, 0) else [offset, (0, 0)]
+    best = (0, 0.0, (0, 0))
+    for off in candidates:
+        quality, share = _estimate_at(y, clipped, off)
+        if share > best[1]:
+            best = (quality, share, off)
+    quality, share, off = best
+    return PixelJpegEstimate(quality if share >= DETECTION_SHARE else None, off, share)

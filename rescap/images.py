@@ -1,0 +1,219 @@
+"""Reading images for analysis: any path, PIL image or array becomes a float H x W x C array, 0-255.
+
+- Modes: 1-bit, gray, gray+alpha, palette, RGB, RGBA, CMYK, YCbCr, LAB, HSV, 16/32-bit integer and
+  float images. Alpha is dropped, as restorers drop it (``Image.convert("RGB")``); 16-bit data is
+  scaled to 0-255 (noise figures are always on the 0-255 scale).
+- EXIF orientation is applied.
+- Decompression bombs: a file whose header declares more than ``max_image_pixels`` pixels is
+  refused before it is decoded.
+- Large images are analysed on a centred crop of at most ``max_analysis_pixels`` pixels, taken
+  before any float conversion; the crop starts on the 8x8 grid so JPEG blocks stay aligned.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm", ".tga"}
+)
+# Pillow's own decompression-bomb error threshold (2 x Image.MAX_IMAGE_PIXELS by default).
+DEFAULT_MAX_IMAGE_PIXELS = 2 * 89_478_485
+DEFAULT_MAX_ANALYSIS_PIXELS = 1024 * 1024
+
+ImageInput = Any  # str | os.PathLike | PIL.Image.Image | numpy array
+
+
+class ImageLoadError(ValueError):
+    """The input could not be read as an image; the message says why."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """The image declares more pixels than allowed (a possible decompression bomb)."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    pixels: np.ndarray  # float32, (H, W, 1) or (H, W, 3), 0-255; a centred crop of large images
+    width: int  # of the whole image, after EXIF orientation
+    height: int
+    jpeg_quantization: dict[int, list[int]] | None  # from a JPEG file's header
+    cropped: bool
+
+
+# EXIF orientation tag (0x0112) -> the transpose that shows the image upright.
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _too_large(width: int, height: int, limit: int) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,} "
+        "(a possible decompression bomb); raise it with --max-image-pixels / max_image_pixels"
+    )
+
+
+def _crop_box(width: int, height: int, budget: int) -> tuple[int, int, int, int] | None:
+    if width * height <= budget:
+        return None
+    side_w = min(width, max(64, int(np.sqrt(budget * width / height))))
+    side_h = min(height, max(64, budget // side_w))
+    x0 = (width - side_w) // 2 // 8 * 8
+    y0 = (height - side_h) // 2 // 8 * 8
+    return x0, y0, x0 + side_w, y0 + side_h
+
+
+def _array_from_pil(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        a = np.asarray(im, dtype=np.float32)
+        if mode.startswith("I;16") or (mode == "I" and a.size and a.max() > 255):
+            a = a / 257.0
+        elif mode == "F" and a.size and a.max() <= 1.0:
+            a = a * 255.0
+        return np.clip(a, 0, 255)[..., None]
+    if mode in ("1", "L", "LA", "La"):
+        return np.asarray(im.convert("L"), dtype=np.float32)[..., None]
+    if mode == "P" and im.palette is not None and im.palette.mode == "L":
+        return np.asarray(im.convert("L"), dtype=np.float32)[..., None]
+    if mode != "RGB":
+        im = im.convert("RGB")  # RGBA/LA drop alpha, CMYK/YCbCr/LAB/HSV/P convert
+    return np.asarray(im, dtype=np.float32)
+
+
+def _array_from_numpy(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4):
+        raise ImageLoadError(f"expected an array of shape (H, W), (H, W, 1|3|4), got {a.shape}")
+    if a.shape[2] in (2, 4):  # gray+alpha, RGBA: drop alpha
+        a = a[..., : a.shape[2] - 1]
+    if a.dtype == np.bool_:
+        return a.astype(np.float32) * 255.0
+    if a.dtype == np.uint8:
+        return a.astype(np.float32)
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 257.0
+    if np.issubdtype(a.dtype, np.integer):
+        return np.clip(a, 0, 255).astype(np.float32)
+    if np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise ImageLoadError("array holds NaN or infinite values")
+        if a.size and a.max() <= 1.0:
+            a = a * 255.0
+        return np.clip(a, 0, 255)
+    raise ImageLoadError(f"unsupported array dtype {a.dtype}")
+
+
+def load_image(
+    source: ImageInput,
+    *,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+    max_analysis_pixels: int = DEFAULT_MAX_ANALYSIS_PIXELS,
+) -> LoadedImage:
+    """Read ``source`` (path, PIL image or array) for analysis.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.images import load_image
+        >>> load_image(np.zeros((32, 48), np.uint8)).pixels.shape
+        (32, 48, 1)
+    """
+    if isinstance(source, np.ndarray) or (hasattr(source, "__array__") and not isinstance(source, Image.Image)):
+        pixels = _array_from_numpy(np.asarray(source))
+        h, w = pixels.shape[:2]
+        if h * w > max_image_pixels:
+            raise _too_large(w, h, max_image_pixels)
+        box = _crop_box(w, h, max_analysis_pixels)
+        if box is not None:
+            pixels = pixels[box[1] : box[3], box[0] : box[2]]
+        return LoadedImage(np.ascontiguousarray(pixels), w, h, None, box is not None)
+
+    opened = None
+    if isinstance(source, Image.Image):
+        im = source
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise ImageLoadError(f"no such file: {path}")
+        if path.is_dir():
+            raise ImageLoadError(f"is a directory: {path}")
+        if path.stat().st_size == 0:
+            raise ImageLoadError(f"empty file: {path}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                opened = im = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(f"{exc}; raise the limit with --max-image-pixels") from exc
+        except UnidentifiedImageError as exc:
+            raise ImageLoadError(f"not a readable image: {path}") from exc
+        except OSError as exc:
+            raise ImageLoadError(f"cannot open {path}: {exc}") from exc
+    else:
+        raise ImageLoadError(f"cannot read an image from {type(source).__name__}")
+
+    try:
+        width, height = im.size
+        if width * height > max_image_pixels:
+            raise _too_large(width, height, max_image_pixels)
+        tables = None
+        if getattr(im, "format", None) in ("JPEG", "MPO") and getattr(im, "quantization", None):
+            tables = {int(k): list(v) for k, v in im.quantization.items()}
+        try:
+            orientation = im.getexif().get(0x0112, 1)
+        except Exception:  # broken EXIF blocks are common; orientation then stays as stored
+            orientation = 1
+        box = _crop_box(width, height, max_analysis_pixels)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            region = im.crop(box) if box is not None else im
+            region.load()
+        if orientation in _ORIENTATION_TRANSPOSE:
+            region = region.transpose(_ORIENTATION_TRANSPOSE[orientation])
+            if orientation >= 5:
+                width, height = height, width
+        pixels = _array_from_pil(region)
+    except ImageLoadError:
+        raise
+    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt data
+        raise ImageLoadError(f"cannot decode image: {exc}") from exc
+    finally:
+        if opened is not None:
+            opened.close()
+    if pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        raise ImageLoadError("image has no pixels")
+    return LoadedImage(np.ascontiguousarray(pixels), width, height, tables, box is not None)
+
+
+def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = True) -> Iterator[Path]:
+    """Expand files and directories into image paths, in a stable (sorted) order.
+
+    Files named explicitly are yielded whatever their extension (a bad one then gives a per-file
+    error); directories contribute the files with image extensions, walked recursively.
+    """
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for child in sorted(path.glob(pattern)):
+                if child.is_file() and child.suffix.lower() in IMAGE_EXTENSIONS:
+                    yield child
+        else:
+            yield path
