@@ -16,17 +16,12 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm", ".pnm", ".tga"}
-)
-# Pillow's own decompression-bomb error threshold (2 x Image.MAX_IMAGE_PIXELS by default).
-DEFAULT_MAX_IMAGE_PIXELS = 2 * 89_478_485
-DEFAULT_MAX_ANALYSIS_PIXELS = 1024 * 1024
+from .limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
 ImageInput = Any  # str | os.PathLike | PIL.Image.Image | numpy array
 
@@ -200,20 +195,3 @@ def load_image(
     if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise ImageLoadError("image has no pixels")
     return LoadedImage(np.ascontiguousarray(pixels), width, height, tables, box is not None)
-
-
-def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = True) -> Iterator[Path]:
-    """Expand files and directories into image paths, in a stable (sorted) order.
-
-    Files named explicitly are yielded whatever their extension (a bad one then gives a per-file
-    error); directories contribute the files with image extensions, walked recursively.
-    """
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            for child in sorted(path.glob(pattern)):
-                if child.is_file() and child.suffix.lower() in IMAGE_EXTENSIONS:
-                    yield child
-        else:
-            yield path

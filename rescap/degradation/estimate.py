@@ -9,7 +9,8 @@ from .report import DegradationReport
 from .scale import estimate_scale
 from .spectrum import radial_power_spectrum
 from .transforms import luminance
-from ..images import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS, ImageInput, load_image
+from ..images import ImageInput, load_image
+from ..limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
 # Variance of BT.601 luma of i.i.d. RGB noise of unit variance.
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2

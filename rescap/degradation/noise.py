@@ -26,8 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
-from scipy.stats import chi2
+from scipy.special import chdtri, ndtr
 
 from .transforms import BLOCK, block_dct, opponent_colour, to_blocks
 
@@ -91,7 +90,7 @@ def _noise_band_statistic(power: np.ndarray, is_dc: np.ndarray, dof: int):
 
 
 def _floor_sigma(stat: np.ndarray, means: np.ndarray, weights: np.ndarray, dof: int) -> float:
-    q = chi2.ppf(FLOOR_QUANTILE, dof) / dof
+    q = chdtri(dof, 1.0 - FLOOR_QUANTILE) / dof  # the FLOOR_QUANTILE quantile of chi2_dof / dof
     mid = np.all((means > 20) & (means < 235), axis=1)
     start = stat[mid] if mid.sum() >= 50 else stat
     sigma = float(np.sqrt(np.quantile(start, FLOOR_QUANTILE) / q))

@@ -76,7 +76,7 @@ class DegradationReport(BaseModel):
         >>> from rescap.degradation.report import DegradationReport
         >>> r = DegradationReport.from_measurements(noise_sigma=25, blur_sigma=0.2, jpeg_quality=None, scale_factor=1)
         >>> r.noise_level.value, r.jpeg_level.value, round(r.overall_severity, 2)
-        ('severe', 'none', 0.74)
+        ('severe', 'none', 0.75)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

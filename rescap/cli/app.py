@@ -1,0 +1,37 @@
+"""The typer application: global options and the list of commands."""
+
+from __future__ import annotations
+
+import typer
+
+from .._version import __version__
+from . import estimate as estimate_cmd
+from . import extras as extras_cmd
+
+app = typer.Typer(
+    name="rescap",
+    help="Better text for diffusion-based image restorers: measure degradation, caption, restore.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rescap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """rescap: better text for diffusion-based image restorers."""
+
+
+app.command("estimate")(estimate_cmd.estimate)
+app.command("extras")(extras_cmd.extras)

@@ -1,0 +1,64 @@
+"""Optional dependencies: check without importing, and one clear message when one is missing.
+
+Example:
+    >>> from rescap.extras import EXTRAS, is_available
+    >>> is_available("numpy")
+    True
+    >>> EXTRAS["vllm"].install_hint
+    "pip install 'rescap[vllm]'"
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Extra:
+    name: str
+    modules: tuple[str, ...]
+    purpose: str
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'rescap[{self.name}]'"
+
+
+EXTRAS: dict[str, Extra] = {
+    e.name: e
+    for e in (
+        Extra("transformers", ("torch", "transformers"), "embedded VLM backend (CPU or GPU)"),
+        Extra("vllm", ("vllm",), "vLLM in-process backend (GPU)"),
+        Extra("diffusers", ("torch", "diffusers"), "diffusers restorers and pipelines"),
+        Extra("eval", ("torch", "pyiqa"), "image-quality metrics for `rescap bench`"),
+        Extra("ray", ("ray",), "`rescap recaption --engine ray`"),
+    )
+}
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+
+@lru_cache(maxsize=None)
+def is_available(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def require(module: str, extra: str) -> ModuleType:
+    """Import ``module`` or raise ``MissingExtraError`` naming ``rescap[extra]``."""
+    hint = EXTRAS[extra].install_hint if extra in EXTRAS else f"pip install 'rescap[{extra}]'"
+    if not is_available(module):
+        raise MissingExtraError(f"{module} is not installed; it comes with the '{extra}' extra: {hint}")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(f"{module} is installed but failed to import ({exc}); try: {hint}") from exc
