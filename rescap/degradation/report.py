@@ -8,7 +8,7 @@ level boundary is an anchor of every scale:
 |-------|------------|---------------|---------------|------------|-----------------|
 | noise | sigma < 2  | 2 - 8         | 8 - 20        | >= 20      | sigma 40        |
 | blur  | sigma < 0.5| 0.5 - 1.2     | 1.2 - 2.5     | >= 2.5     | sigma 4         |
-| jpeg  | q >= 90 or none | 70 - 90  | 40 - 70       | < 40       | q 10            |
+| jpeg  | q > 90 or none | 90 - 71  | 70 - 41       | <= 40      | q 10            |
 | scale | < 1.2x     | 1.2 - 2.5x    | 2.5 - 3.5x    | >= 3.5x    | 8x              |
 
 The overall severity combines the four as independent "chances of damage",

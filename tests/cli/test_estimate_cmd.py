@@ -21,7 +21,7 @@ def folder(tmp_path, astronaut):
     root = tmp_path / "photos"
     (root / "sub").mkdir(parents=True)
     Image.fromarray(add_gaussian_noise(astronaut, 30, seed=0)).save(root / "noisy.png")
-    (root / "sub" / "q40.jpg").write_bytes(jpeg_bytes(astronaut, 40))
+    (root / "sub" / "q50.jpg").write_bytes(jpeg_bytes(astronaut, 50))
     (root / "notes.txt").write_text("not an image, not walked")
     return root
 
@@ -30,12 +30,12 @@ def test_json_lines_for_a_walked_directory(folder):
     result = runner.invoke(app, ["estimate", str(folder), "--json"])
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["file"].rsplit("/", 1)[-1] for r in records] == ["noisy.png", "q40.jpg"]
+    assert [r["file"].rsplit("/", 1)[-1] for r in records] == ["noisy.png", "q50.jpg"]
     for r in records:
         assert set(r) == FIELDS
     noisy, jpeg = records
     assert abs(noisy["noise_sigma"] - 30) < 3.5 and noisy["noise_level"] == "severe"
-    assert jpeg["jpeg_quality"] == 40 and jpeg["jpeg_level"] == "moderate"
+    assert jpeg["jpeg_quality"] == 50 and jpeg["jpeg_level"] == "moderate"
 
 
 def test_bad_files_get_error_records_and_the_rest_goes_on(folder, tmp_path):
@@ -57,8 +57,8 @@ def test_bad_files_get_error_records_and_the_rest_goes_on(folder, tmp_path):
 def test_table_output(folder):
     result = runner.invoke(app, ["estimate", str(folder)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "noisy.png" in result.stdout and "q40.jpg" in result.stdout
-    assert "severe" in result.stdout and "40 moderate" in result.stdout
+    assert "noisy.png" in result.stdout and "q50.jpg" in result.stdout
+    assert "severe" in result.stdout and "50 moderate" in result.stdout
 
 
 def test_no_images_found(tmp_path):
