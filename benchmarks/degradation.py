@@ -137,6 +137,11 @@ def accuracy(data: Path, targets: Targets) -> None:
     negatives = [c for g in ("clean", "noise", "blur", "scale") for c in by_group[g]]
     false_pos = [c.file for c in negatives if ours[c.file].jpeg_quality is not None]
     print(f"  false JPEG reports on {len(negatives)} clean/noisy/blurred/resampled PNGs: {len(false_pos)} {false_pos[:5]}")
+    jpeg_only = files + pngs
+    noise_on_jpeg = [ours[c.file].noise_sigma for c in jpeg_only]
+    blur_on_jpeg = [ours[c.file].blur_sigma for c in jpeg_only]
+    print(f"  noise reported on JPEG-only images (none applied): mean {mae(noise_on_jpeg):.2f}, "
+          f"share > 3: {mae(v > 3 for v in noise_on_jpeg) * 100:.1f} %; blur reported: mean {mae(blur_on_jpeg):.2f}")
     targets.check("JPEG files exact", f"{exact * 100:.1f} %", exact == 1.0)
     targets.check("decoded JPEG detected", f"{rate * 100:.1f} % >= 95 %", rate >= 0.95)
     targets.check("decoded JPEG quality MAE", f"{q_mae:.2f} <= 2", q_mae <= 2)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .blur import estimate_blur
-from .jpeg import estimate_jpeg_from_pixels, quality_from_tables
+from .jpeg import estimate_jpeg_from_pixels, ijg_tables, quality_from_tables
+from .jpeg_noise import estimate_noise_under_jpeg
 from .noise import estimate_noise
 from .report import DegradationReport
 from .scale import estimate_scale
@@ -41,18 +44,26 @@ def estimate_degradation(
     """
     loaded = load_image(image, max_image_pixels=max_image_pixels, max_analysis_pixels=max_analysis_pixels)
     pixels = loaded.pixels
-    noise = estimate_noise(pixels)
+    noise_sigma = estimate_noise(pixels).sigma
+    from_pixels = estimate_jpeg_from_pixels(pixels)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
+        luma_table = loaded.jpeg_quantization[min(loaded.jpeg_quantization)]
     else:
-        jpeg_quality = estimate_jpeg_from_pixels(pixels).quality
+        jpeg_quality = from_pixels.quality
+        luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
+    if luma_table is not None:
+        # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
+        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid)
+        if before is not None:
+            noise_sigma = max(noise_sigma, before)
     gray = luminance(pixels)
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum)
     gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
-    blur = estimate_blur(spectrum, (noise.sigma**2 + _ROUNDING_VARIANCE) * gain, scale.factor)
+    blur = estimate_blur(spectrum, (noise_sigma**2 + _ROUNDING_VARIANCE) * gain, scale.factor)
     return DegradationReport.from_measurements(
-        noise_sigma=noise.sigma,
+        noise_sigma=noise_sigma,
         blur_sigma=blur.sigma,
         jpeg_quality=jpeg_quality,
         scale_factor=scale.factor,

@@ -66,14 +66,21 @@ def _clipped_moments(mu: np.ndarray, sigma: float, lo: float = 0.0, hi: float = 
 
 def clipped_variance_share(means: np.ndarray, sigma: float) -> np.ndarray:
     """Share of ``sigma^2`` left after clipping to [0, 255], for flat regions of observed mean ``means``."""
+    return _clipping_model(means, sigma)[0]
+
+
+def _clipping_model(means: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """For flat regions of observed mean ``means``: variance share kept, and chance a pixel is clipped."""
     share = np.ones(means.shape, dtype=np.float64)
+    clip_chance = np.zeros(means.shape, dtype=np.float64)
     near = (means < 4 * sigma) | (means > 255 - 4 * sigma)
     if near.any():
         grid = np.linspace(-3 * sigma, 255 + 3 * sigma, 256)
         observed_mean, _ = _clipped_moments(grid, sigma)
         mu = np.interp(means[near], observed_mean, grid)
         share[near] = _clipped_moments(mu, sigma)[1] / (sigma * sigma)
-    return share
+        clip_chance[near] = ndtr(-mu / sigma) + ndtr((mu - 255.0) / sigma)
+    return share, clip_chance
 
 
 def _noise_band_statistic(power: np.ndarray, is_dc: np.ndarray, dof: int):
@@ -89,16 +96,25 @@ def _noise_band_statistic(power: np.ndarray, is_dc: np.ndarray, dof: int):
     return stat, bands
 
 
-def _floor_sigma(stat: np.ndarray, means: np.ndarray, weights: np.ndarray, dof: int) -> float:
+def _floor_sigma(
+    stat: np.ndarray, means: np.ndarray, clipped: np.ndarray, weights: np.ndarray, dof: int
+) -> float:
+    """``clipped``: per block and channel, how many of its pixels sit at 0 or 255."""
     q = chdtri(dof, 1.0 - FLOOR_QUANTILE) / dof  # the FLOOR_QUANTILE quantile of chi2_dof / dof
-    mid = np.all((means > 20) & (means < 235), axis=1)
+    mid = np.all((means > 20) & (means < 235), axis=1) & (clipped.sum(axis=1) == 0)
     start = stat[mid] if mid.sum() >= 50 else stat
     sigma = float(np.sqrt(np.quantile(start, FLOOR_QUANTILE) / q))
+    n = BLOCK * BLOCK
     for _ in range(6):
         if sigma < 1.0:
             break
-        share = clipped_variance_share(means, sigma) @ weights
-        usable = share > 0.3
+        share_c, chance = _clipping_model(means, sigma)
+        share = share_c @ weights
+        # a block with more clipped pixels than flat content explains is partly clipped texture,
+        # whose noise the flat model cannot correct: leave it out
+        expected = chance * n
+        explained = np.all(clipped <= expected + 3.0 * np.sqrt(expected * (1.0 - chance)) + 1.0, axis=1)
+        usable = (share > 0.3) & explained
         if usable.sum() < 30:
             break
         new = float(np.sqrt(np.quantile(stat[usable] / share[usable], FLOOR_QUANTILE) / q))
@@ -145,6 +161,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
     img_blocks = to_blocks(img)
     blocks = img_blocks
     means = img_blocks.mean(axis=(2, 3))  # (N, C) per-channel block means
+    clipped = ((img_blocks <= 0.0) | (img_blocks >= 255.0)).sum(axis=(2, 3))
     transform = opponent_colour() if channels == 3 else np.eye(channels, dtype=np.float32)
     if channels == 3:
         blocks = np.einsum("jc,ncxy->njxy", transform, img_blocks)
@@ -158,7 +175,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
     stat, bands = _noise_band_statistic(power, is_dc, dof)
     # how much of the noise subspace each input channel carries, for the clipping correction
     weights = (transform[bands // (BLOCK * BLOCK)] ** 2).mean(axis=0)
-    floor = _floor_sigma(stat, means, weights, dof)
+    floor = _floor_sigma(stat, means, clipped, weights, dof)
 
     kurt = None
     if 0.5 <= floor < KURTOSIS_MAX_FLOOR:
