@@ -100,11 +100,12 @@ class DegradationReport(BaseModel):
         cls, *, noise_sigma: float, blur_sigma: float, jpeg_quality: int | None, scale_factor: float
     ) -> "DegradationReport":
         """Build a report, deriving severities and levels from the four measurements."""
+        # levels are read off the rounded severities, so a report never contradicts itself
         sev = {
-            "noise": noise_severity(noise_sigma),
-            "blur": blur_severity(blur_sigma),
-            "jpeg": jpeg_severity(jpeg_quality),
-            "scale": scale_severity(scale_factor),
+            "noise": round(noise_severity(noise_sigma), 3),
+            "blur": round(blur_severity(blur_sigma), 3),
+            "jpeg": round(jpeg_severity(jpeg_quality), 3),
+            "scale": round(scale_severity(scale_factor), 3),
         }
         overall = 1.0 - float(np.prod([1.0 - s for s in sev.values()]))
         return cls(
@@ -112,7 +113,7 @@ class DegradationReport(BaseModel):
             blur_sigma=round(float(blur_sigma), 2),
             jpeg_quality=None if jpeg_quality is None else int(jpeg_quality),
             scale_factor=round(float(max(scale_factor, 1.0)), 2),
-            **{f"{k}_severity": round(v, 3) for k, v in sev.items()},
+            **{f"{k}_severity": v for k, v in sev.items()},
             **{f"{k}_level": level_of(v) for k, v in sev.items()},
             overall_severity=round(overall, 3),
         )
