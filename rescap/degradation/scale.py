@@ -4,9 +4,10 @@ Interpolation leaves a periodic trace: output pixels sit at a repeating set of p
 source samples, so the mean size of neighbour differences along a row (or column) repeats with
 period ``s`` pixels. Averaging ``|first difference|`` and ``|second difference|`` over all rows gives a
 profile whose spectrum has a sharp line at frequency ``1/s`` (folded into [0, 0.5]) that natural
-content, blur and noise do not make. (Second differences alone miss 2x upsampling with centred
-pixel grids, whose two phases are mirror images; first differences see it.) The line must appear
-along both axes. A folded line at ``f`` means ``s = 1/f`` or ``s = 1/(1-f)``; the true one is where
+content, blur and noise do not make. Differences of order 1, 2 and 3 are all used: with centred
+pixel grids the two phases of 2x upsampling are mirror images, which even-order (symmetric)
+differences cannot tell apart, and the third difference sees OpenCV's sharper cubic kernel
+best. The line must appear along both axes. A folded line at ``f`` means ``s = 1/f`` or ``s = 1/(1-f)``; the true one is where
 the power spectrum of the image falls off (content above ``0.5/s`` was never there).
 
 JPEG's 8x8 grid makes lines at multiples of 1/8 of its own; when the image is known to be JPEG
@@ -40,7 +41,7 @@ class ScaleEstimate:
 def _line_strength(gray: np.ndarray, axis: int, grid: np.ndarray) -> np.ndarray | None:
     """Strength of a spectral line at each grid frequency, along one axis."""
     best = None
-    for order in (1, 2):
+    for order in (1, 2, 3):
         profile = np.abs(np.diff(gray, n=order, axis=axis)).mean(axis=1 - axis)
         if len(profile) < MIN_PROFILE:
             return None
