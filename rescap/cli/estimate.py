@@ -15,7 +15,9 @@ _LEVEL_STYLE = {"none": "green", "mild": "yellow", "moderate": "dark_orange", "s
 
 
 def estimate(
-    paths: List[Path] = typer.Argument(..., help="Image files or directories (walked recursively).", show_default=False),
+    paths: List[Path] = typer.Argument(
+        ..., help="Image files or directories (walked recursively).", show_default=False, metavar="PATH..."
+    ),
     json_output: bool = typer.Option(
         False, "--json", help="Print one JSON object per line per file instead of a table."
     ),
@@ -90,9 +92,10 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
 
     from .console import stdout_console
 
-    table = Table(show_lines=False, header_style="bold")
-    for name in ("file", "noise σ", "blur σ", "JPEG q", "scale", "overall"):
-        table.add_column(name, justify="left" if name == "file" else "right", overflow="fold")
+    table = Table(header_style="bold")
+    table.add_column("file", overflow="fold", min_width=12)
+    for name in ("noise σ", "blur σ", "JPEG q", "scale", "overall"):
+        table.add_column(name, justify="right")
 
     def cell(value: str, level: str) -> str:
         return f"[{_LEVEL_STYLE[level]}]{value} {level}[/]"
