@@ -92,13 +92,13 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
 
     from .console import stdout_console
 
-    table = Table(header_style="bold")
+    table = Table(header_style="bold", show_lines=True)
     table.add_column("file", overflow="fold", min_width=12)
     for name in ("noise σ", "blur σ", "JPEG q", "scale", "overall"):
         table.add_column(name, justify="right")
 
     def cell(value: str, level: str) -> str:
-        return f"[{_LEVEL_STYLE[level]}]{value} {level}[/]"
+        return f"{value}\n[{_LEVEL_STYLE[level]}]{level}[/]"
 
     for file, r in rows:
         if isinstance(r, BaseException):
