@@ -31,7 +31,8 @@ class Extra:
 EXTRAS: dict[str, Extra] = {
     e.name: e
     for e in (
-        Extra("transformers", ("torch", "transformers"), "embedded VLM backend (CPU or GPU)"),
+        Extra("transformers", ("torch", "transformers", "xgrammar"), "embedded VLM backend (CPU or GPU)"),
+        Extra("openai", ("openai",), "OpenAI-compatible HTTP backend (vllm serve, hosted APIs)"),
         Extra("vllm", ("vllm",), "vLLM in-process backend (GPU)"),
         Extra("diffusers", ("torch", "diffusers"), "diffusers restorers and pipelines"),
         Extra("eval", ("torch", "pyiqa"), "image-quality metrics for `rescap bench`"),

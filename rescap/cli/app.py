@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from .._version import __version__
+from . import backends as backends_cmd
 from . import estimate as estimate_cmd
 from . import extras as extras_cmd
 
@@ -35,3 +36,4 @@ def _root(
 
 app.command("estimate")(estimate_cmd.estimate)
 app.command("extras")(extras_cmd.extras)
+app.add_typer(backends_cmd.app, name="backends")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def extras() -> None:
     """List rescap's optional extras, whether each is installed, and how to install it."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..extras import EXTRAS, is_available
@@ -15,6 +16,6 @@ def extras() -> None:
         table.add_column(name)
     for extra in EXTRAS.values():
         missing = [m for m in extra.modules if not is_available(m)]
-        status = "[green]yes[/]" if not missing else f"[red]no[/] (missing {', '.join(missing)})"
-        table.add_row(extra.name, extra.purpose, status, extra.install_hint)
+        status = "[green]yes[/]" if not missing else f"[red]no[/] (missing {escape(', '.join(missing))})"
+        table.add_row(extra.name, escape(extra.purpose), status, escape(extra.install_hint))
     stdout_console().print(table)

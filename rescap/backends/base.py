@@ -1,0 +1,146 @@
+"""The one small interface every VLM backend implements.
+
+OpenAI-format chat messages (text and images) go in, text comes out; a list of conversations is
+one batch. Image parts may be ``{"type": "image_url", "image_url": {"url": ...}}`` (a data URL, a
+file path or ``file://`` URL, or an http(s) URL for HTTP backends) or, in Python,
+``{"type": "image", "image": <PIL image, array or path>}``.
+
+Example:
+    >>> from rescap.backends.base import GenerationParams, text_message
+    >>> params = GenerationParams(max_new_tokens=32, json_schema={"type": "object"})
+    >>> text_message("user", "Describe the photo.")["content"][0]["type"]
+    'text'
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from typing import Any, ClassVar, Iterable, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Message = dict[str, Any]
+Conversation = list[Message]
+
+DEFAULT_MAX_IMAGE_PIXELS = 448 * 448
+
+
+class BackendError(RuntimeError):
+    """A backend failed as a whole (not one item of a batch)."""
+
+
+class ModelNotFoundError(BackendError):
+    """The model's weights are not where rescap looked; the message says where, and what to do."""
+
+
+class GenerationParams(BaseModel):
+    """Sampling parameters shared by every backend (a validated object, as vLLM's are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(256, ge=1, le=32768)
+    temperature: float = Field(0.0, ge=0.0, le=5.0, description="0 means greedy decoding")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = Field(
+        None, description="constrain the output to JSON valid against this schema"
+    )
+    stop: list[str] = Field(default_factory=list)
+
+
+class GenerationResult(BaseModel):
+    """One conversation's output: its text, or the error that stopped it (the batch goes on)."""
+
+    index: int
+    text: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None  # "stop", "length", or the backend's own word
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+class BatchGenerationError(BackendError):
+    """Some items of a batch could not be generated; ``results`` holds every item, done or not."""
+
+    def __init__(self, message: str, results: list[GenerationResult]):
+        super().__init__(message)
+        self.results = results
+
+    @property
+    def failed_indices(self) -> list[int]:
+        return [r.index for r in self.results if not r.ok]
+
+
+class VLMBackend(abc.ABC):
+    """Base class of VLM backends. Subclasses implement ``_generate`` for a batch.
+
+    ``name`` is the source prefix of model strings (``transformers:<model>``). Constructors take
+    the model (hub id, local path or served name) and backend options as keywords.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, model: str, *, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, **options: Any):
+        if not model:
+            raise ValueError(f"the {self.name or type(self).__name__} backend needs a model")
+        self.model = model
+        self.max_image_pixels = int(max_image_pixels)
+        self.options = options
+
+    @property
+    def model_string(self) -> str:
+        return f"{self.name}:{self.model}"
+
+    def generate(
+        self, conversations: Sequence[Conversation], params: GenerationParams | None = None
+    ) -> list[GenerationResult]:
+        """Generate one reply per conversation, as one batch.
+
+        Returns a result per conversation, in order. Items that fail carry ``error``; when any
+        item fails, ``BatchGenerationError`` is raised with every result attached (done ones kept).
+        """
+        params = params or GenerationParams()
+        conversations = [list(c) for c in conversations]
+        if not conversations:
+            return []
+        start = time.perf_counter()
+        results = self._generate(conversations, params)
+        elapsed = time.perf_counter() - start
+        for r in results:
+            if r.seconds is None:
+                r.seconds = elapsed / len(results)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            names = ", ".join(str(r.index) for r in failed)
+            first = failed[0].error or "no output"
+            raise BatchGenerationError(
+                f"{len(failed)} of {len(results)} items failed on {self.model_string} (items {names}): {first}",
+                results,
+            )
+        return results
+
+    def close(self) -> None:
+        """Release the model (GPU memory, engine processes, HTTP clients)."""
+
+    def __enter__(self) -> "VLMBackend":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def _generate(self, conversations: list[Conversation], params: GenerationParams) -> list[GenerationResult]:
+        """Generate for a whole batch; per-item failures go in ``GenerationResult.error``."""
+
+
+def text_message(role: str, text: str, images: Iterable[Any] = ()) -> Message:
+    """An OpenAI-format message: the images first, then the text."""
+    content: list[dict[str, Any]] = [{"type": "image", "image": image} for image in images]
+    content.append({"type": "text", "text": text})
+    return {"role": role, "content": content}

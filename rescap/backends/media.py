@@ -1,0 +1,130 @@
+"""Images inside chat messages: decode any form, fit a pixel budget, re-encode as data URLs.
+
+Every backend resizes images to its ``max_image_pixels`` budget before they reach the model, so
+the cost per image is bounded and the same on every backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from .base import Conversation
+
+IMAGE_PART_TYPES = ("image", "image_url", "input_image")
+
+
+def _open(source: Any):
+    from PIL import Image
+
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (str, Path)):
+        text = str(source)
+        if text.startswith("data:"):
+            _, _, payload = text.partition(",")
+            return Image.open(io.BytesIO(base64.b64decode(payload)))
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        if text.startswith(("http://", "https://")):
+            raise ValueError("http(s) image URLs are only passed through by HTTP backends")
+        return Image.open(text)
+    if hasattr(source, "__array__"):
+        import numpy as np
+
+        array = np.asarray(source)
+        if array.dtype != np.uint8:
+            array = np.clip(array * (255.0 if array.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(array)
+    raise TypeError(f"cannot read an image from {type(source).__name__}")
+
+
+def fit_pixels(image, max_pixels: int):
+    """RGB copy of ``image`` scaled down (never up) to at most ``max_pixels`` pixels."""
+    from PIL import Image
+
+    image = image.convert("RGB") if image.mode != "RGB" else image
+    w, h = image.size
+    if w * h <= max_pixels:
+        return image
+    scale = math.sqrt(max_pixels / (w * h))
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def load_image_part(part: dict[str, Any], max_pixels: int):
+    """The PIL image of an image content part, fitted to ``max_pixels``."""
+    kind = part.get("type")
+    if kind == "image":
+        source = part.get("image")
+    elif kind == "image_url":
+        url = part.get("image_url")
+        source = url.get("url") if isinstance(url, dict) else url
+    elif kind == "input_image":
+        source = part.get("image_url")
+    else:
+        raise ValueError(f"not an image part: {kind!r}")
+    if source is None:
+        raise ValueError(f"image part without an image: {part!r}")
+    return fit_pixels(_open(source), max_pixels)
+
+
+def data_url(image, fmt: str = "PNG") -> str:
+    """Encode a PIL image as a ``data:`` URL."""
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    mime = "image/png" if fmt.upper() == "PNG" else f"image/{fmt.lower()}"
+    return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
+
+
+def split_conversation(conversation: Conversation, max_pixels: int) -> tuple[Conversation, list]:
+    """Images pulled out of ``conversation`` (fitted) and the messages with image placeholders.
+
+    Placeholders are ``{"type": "image"}`` parts, in order, as chat templates expect them.
+    """
+    images = []
+    messages: Conversation = []
+    for message in conversation:
+        content = message.get("content")
+        if isinstance(content, str) or content is None:
+            messages.append({"role": message["role"], "content": content or ""})
+            continue
+        parts = []
+        for part in content:
+            if part.get("type") in IMAGE_PART_TYPES:
+                images.append(load_image_part(part, max_pixels))
+                parts.append({"type": "image"})
+            elif part.get("type") == "text":
+                parts.append({"type": "text", "text": part.get("text", "")})
+            else:
+                raise ValueError(f"unsupported content part type {part.get('type')!r}")
+        messages.append({"role": message["role"], "content": parts})
+    return messages, images
+
+
+def to_openai_messages(conversation: Conversation, max_pixels: int) -> Conversation:
+    """The conversation with every image as a fitted PNG data URL (http(s) URLs pass through)."""
+    out: Conversation = []
+    for message in conversation:
+        content = message.get("content")
+        if isinstance(content, str) or content is None:
+            out.append({"role": message["role"], "content": content or ""})
+            continue
+        parts = []
+        for part in content:
+            if part.get("type") in IMAGE_PART_TYPES:
+                url = part.get("image_url")
+                url = url.get("url") if isinstance(url, dict) else url
+                if isinstance(url, str) and url.startswith(("http://", "https://")):
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
+                else:
+                    parts.append({"type": "image_url", "image_url": {"url": data_url(load_image_part(part, max_pixels))}})
+            elif part.get("type") == "text":
+                parts.append({"type": "text", "text": part.get("text", "")})
+            else:
+                raise ValueError(f"unsupported content part type {part.get('type')!r}")
+        out.append({"role": message["role"], "content": parts})
+    return out

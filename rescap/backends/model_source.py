@@ -1,0 +1,76 @@
+"""Where model weights come from: a local folder, or a Hugging Face hub id at a pinned revision.
+
+Default models (for users; tests use tiny local models):
+
+- CPU / embedded (transformers): ``HuggingFaceTB/SmolVLM-500M-Instruct`` - an Idefics3 model of
+  ~0.5 B parameters (~1 GB in bf16) that captions at a few seconds per image on a laptop CPU, and
+  whose processor needs no torchvision.
+- GPU (vLLM): ``Qwen/Qwen2.5-VL-7B-Instruct`` - a strong 7B-class VLM that follows JSON schemas
+  well, served by vLLM on one 24 GB+ GPU.
+
+A missing model raises ``ModelNotFoundError`` naming the model, the places looked at and how to
+point rescap at a local copy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import ModelNotFoundError
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    repo_id: str
+    revision: str
+
+
+DEFAULT_CPU_MODEL = ModelRef("HuggingFaceTB/SmolVLM-500M-Instruct", "a7da5b986cb59b408707209984f360a5f4ad7e47")
+DEFAULT_GPU_MODEL = ModelRef("Qwen/Qwen2.5-VL-7B-Instruct", "cc594898137f460bfe9f0759e9844b3ce807cfb5")
+PINNED_REVISIONS = {m.repo_id: m.revision for m in (DEFAULT_CPU_MODEL, DEFAULT_GPU_MODEL)}
+
+
+def hub_cache_dir() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except ImportError:  # pragma: no cover - huggingface_hub comes with transformers
+        home = os.environ.get("HF_HOME", os.path.join(os.path.expanduser("~"), ".cache", "huggingface"))
+        return os.path.join(home, "hub")
+
+
+def resolve_model(model: str, revision: str | None = None, backend: str = "transformers") -> tuple[str, str | None]:
+    """(what to pass to ``from_pretrained``, revision). Local folders must exist and hold a config."""
+    expanded = Path(model).expanduser()
+    if expanded.exists():
+        if expanded.is_dir() and not (expanded / "config.json").exists():
+            raise ModelNotFoundError(
+                f"{expanded} exists but holds no config.json: it is not a saved model folder "
+                f"(expected the output of save_pretrained or a hub snapshot)"
+            )
+        return str(expanded), None
+    if model.startswith((".", "/", "~")):
+        raise ModelNotFoundError(not_found_message(model, None, backend, [str(expanded)]))
+    return model, revision if revision is not None else PINNED_REVISIONS.get(model)
+
+
+def not_found_message(model: str, revision: str | None, backend: str, looked: list[str], cause: str = "") -> str:
+    at = f" at revision {revision}" if revision else ""
+    places = "\n".join(f"  - {p}" for p in looked)
+    hub_hint = (
+        f"  - on a machine with internet access: huggingface-cli download {model}"
+        + (f" --revision {revision}" if revision else "")
+        + " --local-dir ./model, copy ./model here, then pass it as a path\n"
+        if "/" in model and not model.startswith((".", "/", "~"))
+        else ""
+    )
+    reason = f" ({cause})" if cause else ""
+    return (
+        f"model {model}{at} not found for the {backend} backend{reason}. Looked in:\n{places}\n"
+        f"To use a local copy:\n{hub_hint}"
+        f"  - pass the folder: --model {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
+        f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
+    )

@@ -1,0 +1,163 @@
+"""Any OpenAI-compatible chat endpoint, first of all ``vllm serve``.
+
+- Asynchronous, at most ``concurrency`` requests in flight; each request has a ``timeout``.
+- Retries with exponential backoff and jitter on 408/409/429/5xx and connection errors (the
+  ``openai`` client's own policy, ``max_retries`` times); after that the item gets an error naming
+  what happened, and the other items keep their results.
+- The API key is read from the environment variable named by ``api_key_env`` (default
+  ``OPENAI_API_KEY``; servers that need none get a placeholder) and is never logged or shown.
+- JSON-schema output through ``response_format={"type": "json_schema", ...}``.
+- An empty model name asks the server which model it serves (``GET /models``).
+
+Example:
+    >>> from rescap.backends import create_backend
+    >>> backend = create_backend("openai:Qwen/Qwen2.5-VL-7B-Instruct", base_url="http://127.0.0.1:8000/v1")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from typing import Any
+
+from ..extras import require
+from .base import BackendError, Conversation, GenerationParams, GenerationResult, VLMBackend
+from .media import to_openai_messages
+from .structured import normalise_json, schema_for_response_format
+
+
+def _run_coroutine(coro):
+    """Run ``coro`` to completion, also from code that already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class OpenAIBackend(VLMBackend):
+    """OpenAI-compatible HTTP chat completions.
+
+    Options: ``base_url`` (or the ``OPENAI_BASE_URL`` environment variable), ``api_key_env``,
+    ``concurrency``, ``timeout`` (seconds per request), ``max_retries``, ``max_image_pixels``.
+    """
+
+    name = "openai"
+    default_model = ""
+
+    def __init__(
+        self,
+        model: str = "",
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        **options: Any,
+    ):
+        super().__init__(model or "?", **options)
+        self._openai = require("openai", "openai")
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
+        if not self.base_url and not os.environ.get(api_key_env):
+            raise BackendError(
+                "the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1 for vllm serve) "
+                f"or an API key in ${api_key_env} for api.openai.com"
+            )
+        self._api_key_env = api_key_env
+        self.concurrency = max(1, int(concurrency))
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self._ask_server_for_model = not model
+
+    def _client(self):
+        return self._openai.AsyncOpenAI(
+            base_url=self.base_url,
+            api_key=os.environ.get(self._api_key_env) or "not-needed",
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
+
+    def _generate(self, conversations: list[Conversation], params: GenerationParams) -> list[GenerationResult]:
+        return _run_coroutine(self._generate_async(conversations, params))
+
+    async def _generate_async(self, conversations: list[Conversation], params: GenerationParams):
+        async with self._client() as client:
+            if self._ask_server_for_model:
+                models = await client.models.list()
+                if not models.data:
+                    raise BackendError(f"{self.base_url} serves no model")
+                self.model = models.data[0].id
+                self._ask_server_for_model = False
+            limit = asyncio.Semaphore(self.concurrency)
+            tasks = [self._one(client, limit, i, c, params) for i, c in enumerate(conversations)]
+            return list(await asyncio.gather(*tasks))
+
+    async def _one(self, client, limit: asyncio.Semaphore, index: int, conversation: Conversation, params):
+        openai = self._openai
+        result = GenerationResult(index=index)
+        try:
+            messages = to_openai_messages(conversation, self.max_image_pixels)
+        except Exception as exc:
+            result.error = f"cannot prepare the conversation: {exc}"
+            return result
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
+        if params.seed is not None:
+            request["seed"] = params.seed
+        if params.stop:
+            request["stop"] = params.stop
+        if params.json_schema is not None:
+            request["response_format"] = schema_for_response_format(params.json_schema)
+        async with limit:
+            try:
+                response = await client.chat.completions.create(**request)
+            except openai.APIStatusError as exc:
+                result.error = f"HTTP {exc.status_code} from {self.base_url or 'api.openai.com'}: {_short(exc.message)}"
+                return result
+            except openai.APITimeoutError:
+                result.error = f"timed out after {self.timeout:g} s ({self.max_retries} retries)"
+                return result
+            except openai.APIConnectionError as exc:
+                result.error = f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries: {_short(str(exc.__cause__ or exc))}"
+                return result
+        choice = response.choices[0]
+        result.text = choice.message.content or ""
+        result.finish_reason = choice.finish_reason
+        if response.usage is not None:
+            result.prompt_tokens = response.usage.prompt_tokens
+            result.completion_tokens = response.usage.completion_tokens
+        if params.json_schema is not None:
+            try:
+                result.text = normalise_json(result.text)
+            except ValueError as exc:
+                cut = " (cut at max_new_tokens; raise it)" if choice.finish_reason == "length" else ""
+                result.error = f"{exc}{cut}"
+        return result
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,190 @@
+"""The embedded default backend: any ``AutoModelForImageTextToText`` model, in-process, CPU or GPU.
+
+- One ``generate()`` call per micro-batch of ``batch_size`` conversations, left-padded, so a batch
+  costs little more than its longest item.
+- JSON-schema constrained decoding through xgrammar's transformers logits processor: the grammar
+  masks every token that would leave the schema, so even a random-weights model emits valid JSON.
+- Images are fitted to ``max_image_pixels`` before the model's processor sees them.
+
+Example:
+    >>> from rescap.backends import create_backend
+    >>> backend = create_backend("transformers:/path/to/model", device="cpu")  # doctest: +SKIP
+    >>> backend.generate([[{"role": "user", "content": "Say hi"}]])[0].text  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..extras import require
+from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
+from .media import split_conversation
+from .model_source import DEFAULT_CPU_MODEL, hub_cache_dir, not_found_message, resolve_model
+from .structured import normalise_json
+from .torch_compat import ensure_torchvision_importable
+
+
+class TransformersBackend(VLMBackend):
+    """Hugging Face transformers, in-process.
+
+    Options: ``revision``, ``device`` ("auto", "cpu", "cuda", "cuda:1", ...), ``dtype`` ("auto":
+    bfloat16 on GPU, float32 on CPU), ``batch_size`` (conversations per ``generate`` call),
+    ``max_image_pixels``, ``trust_remote_code``, ``attn_implementation``.
+    """
+
+    name = "transformers"
+    default_model = DEFAULT_CPU_MODEL.repo_id
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        revision: str | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 8,
+        trust_remote_code: bool = False,
+        attn_implementation: str | None = None,
+        **options: Any,
+    ):
+        super().__init__(model, **options)
+        torch = require("torch", "transformers")
+        transformers = require("transformers", "transformers")
+        ensure_torchvision_importable()
+        self.batch_size = max(1, int(batch_size))
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        if dtype == "auto":
+            torch_dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        else:
+            torch_dtype = getattr(torch, dtype)
+        source, rev = resolve_model(model, revision, self.name)
+        kwargs: dict[str, Any] = {"revision": rev, "trust_remote_code": trust_remote_code}
+        try:
+            self.processor = transformers.AutoProcessor.from_pretrained(source, **kwargs)
+            model_kwargs = dict(kwargs, dtype=torch_dtype)
+            if attn_implementation:
+                model_kwargs["attn_implementation"] = attn_implementation
+            self.hf_model = transformers.AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
+        except OSError as exc:
+            raise ModelNotFoundError(
+                not_found_message(model, rev, self.name, [source if source != model else f"hub cache {hub_cache_dir()}"], str(exc).splitlines()[0])
+            ) from exc
+        self.hf_model.to(device).eval()
+        self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        eos = self.hf_model.generation_config.eos_token_id
+        eos_ids = list(eos) if isinstance(eos, (list, tuple)) else ([eos] if eos is not None else [])
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in eos_ids:
+            eos_ids.append(self.tokenizer.eos_token_id)
+        self.eos_token_ids = eos_ids
+        self._torch = torch
+        self._grammar_compiler = None
+        self._grammars: dict[str, Any] = {}
+
+    # -- constrained decoding -------------------------------------------------------------------
+    def _compiled_grammar(self, schema: dict[str, Any]):
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            xgr = require("xgrammar", "transformers")
+            if self._grammar_compiler is None:
+                vocab_size = self.hf_model.get_output_embeddings().weight.shape[0]
+                info = xgr.TokenizerInfo.from_huggingface(
+                    self.tokenizer, vocab_size=vocab_size, stop_token_ids=self.eos_token_ids
+                )
+                self._grammar_compiler = xgr.GrammarCompiler(info)
+            # no optional whitespace: a weak model would otherwise fill max_new_tokens with it
+            self._grammars[key] = self._grammar_compiler.compile_json_schema(
+                json.dumps(schema), any_whitespace=False, strict_mode=True
+            )
+        return self._grammars[key]
+
+    # -- generation -----------------------------------------------------------------------------
+    def _generate(self, conversations: list[Conversation], params: GenerationParams) -> list[GenerationResult]:
+        results: list[GenerationResult] = [GenerationResult(index=i) for i in range(len(conversations))]
+        prepared: list[tuple[int, str, list]] = []
+        for i, conversation in enumerate(conversations):
+            try:
+                messages, images = split_conversation(conversation, self.max_image_pixels)
+                text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+                prepared.append((i, text, images))
+            except Exception as exc:  # a bad image or message fails its item only
+                results[i].error = f"cannot prepare the conversation: {exc}"
+        for start in range(0, len(prepared), self.batch_size):
+            chunk = prepared[start : start + self.batch_size]
+            try:
+                for index, outcome in zip([c[0] for c in chunk], self._generate_chunk(chunk, params)):
+                    results[index] = outcome.model_copy(update={"index": index})
+            except Exception as exc:
+                for index, _, _ in chunk:
+                    results[index].error = f"generation failed: {type(exc).__name__}: {exc}"
+        return results
+
+    def _generate_chunk(self, chunk: list[tuple[int, str, list]], params: GenerationParams) -> list[GenerationResult]:
+        torch = self._torch
+        texts = [text for _, text, _ in chunk]
+        has_images = any(images for _, _, images in chunk)
+        inputs = self.processor(
+            text=texts,
+            images=[images for _, _, images in chunk] if has_images else None,
+            padding=True,
+            return_tensors="pt",
+        ).to(self.device)
+        if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.hf_model.dtype)
+        generate_kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "do_sample": params.temperature > 0,
+            "eos_token_id": self.eos_token_ids,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if params.temperature > 0:
+            generate_kwargs.update(temperature=params.temperature, top_p=params.top_p)
+        if params.stop:
+            generate_kwargs.update(stop_strings=params.stop, tokenizer=self.tokenizer)
+        if params.json_schema is not None:
+            xgr = require("xgrammar", "transformers")
+            generate_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_grammar(params.json_schema))]
+        if params.seed is not None:
+            torch.manual_seed(params.seed)
+        with torch.inference_mode():
+            output = self.hf_model.generate(**inputs, **generate_kwargs)
+        prompt_len = inputs["input_ids"].shape[1]
+        new_tokens = output[:, prompt_len:]
+        results = []
+        for row, (_, _, _) in zip(new_tokens, chunk):
+            ids = row.tolist()
+            stop_at = next((k for k, t in enumerate(ids) if t in self.eos_token_ids), None)
+            kept = ids if stop_at is None else ids[:stop_at]
+            kept = [t for t in kept if t != self.tokenizer.pad_token_id]
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
+            finish = "stop" if stop_at is not None else "length"
+            result = GenerationResult(
+                index=0,
+                text=text,
+                finish_reason=finish,
+                prompt_tokens=int(inputs["attention_mask"][len(results)].sum()),
+                completion_tokens=len(kept),
+            )
+            if params.json_schema is not None:
+                try:
+                    result.text = normalise_json(text)
+                except ValueError as exc:
+                    cut = " (cut at max_new_tokens; raise it)" if finish == "length" else ""
+                    result.text, result.error = text, f"{exc}{cut}"
+            results.append(result)
+        return results
+
+    def close(self) -> None:
+        if getattr(self, "hf_model", None) is not None:
+            del self.hf_model
+            self.hf_model = None
+            if self._torch.cuda.is_available():
+                self._torch.cuda.empty_cache()
+
+
+__all__ = ["TransformersBackend", "BackendError"]
