@@ -42,8 +42,48 @@ def hub_cache_dir() -> str:
         return os.path.join(home, "hub")
 
 
-def resolve_model(model: str, revision: str | None = None, backend: str = "transformers") -> tuple[str, str | None]:
-    """(what to pass to ``from_pretrained``, revision). Local folders must exist and hold a config."""
+@dataclass(frozen=True)
+class ResolvedModel:
+    source: str  # what to pass to from_pretrained / vLLM
+    revision: str | None
+    local_only: bool  # everything is on disk: load without touching the network
+
+
+def _cached_snapshot(repo_id: str, revision: str | None) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover
+        return False
+    found = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    return isinstance(found, str)
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick look at the hub endpoint, so an air-gapped machine fails in seconds, not minutes."""
+    import urllib.error
+    import urllib.request
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout)
+        return True
+    except urllib.error.HTTPError:
+        return True  # it answered
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def resolve_model(model: str, revision: str | None = None, backend: str = "transformers") -> ResolvedModel:
+    """Find ``model``: a local folder (must hold a config.json), or a hub id, cached or downloadable.
+
+    Hub ids without an explicit revision use rescap's pinned revision for its default models.
+    Raises ``ModelNotFoundError`` when the folder is missing, or the hub id is neither cached nor
+    reachable.
+    """
     expanded = Path(model).expanduser()
     if expanded.exists():
         if expanded.is_dir() and not (expanded / "config.json").exists():
@@ -51,10 +91,19 @@ def resolve_model(model: str, revision: str | None = None, backend: str = "trans
                 f"{expanded} exists but holds no config.json: it is not a saved model folder "
                 f"(expected the output of save_pretrained or a hub snapshot)"
             )
-        return str(expanded), None
-    if model.startswith((".", "/", "~")):
+        return ResolvedModel(str(expanded), None, True)
+    if model.startswith((".", "/", "~")) or model.count("/") > 1:
         raise ModelNotFoundError(not_found_message(model, None, backend, [str(expanded)]))
-    return model, revision if revision is not None else PINNED_REVISIONS.get(model)
+    revision = revision if revision is not None else PINNED_REVISIONS.get(model)
+    if _cached_snapshot(model, revision):
+        return ResolvedModel(model, revision, True)
+    looked = [f"the Hugging Face cache {hub_cache_dir()}"]
+    if hub_offline():
+        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, "HF_HUB_OFFLINE is set"))
+    if not hub_reachable():
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, f"{endpoint} is not reachable"))
+    return ResolvedModel(model, revision, False)
 
 
 def not_found_message(model: str, revision: str | None, backend: str, looked: list[str], cause: str = "") -> str:

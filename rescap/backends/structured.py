@@ -31,7 +31,7 @@ def token_budget(schema: dict[str, Any], tokens_per_char: float = 1.0) -> int:
 
     Example:
         >>> token_budget({"type": "object", "properties": {"a": {"type": "string", "maxLength": 10}}})
-        18
+        21
     """
 
     def size(node: dict[str, Any]) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 from ..extras import require
 from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
 from .media import split_conversation
-from .model_source import DEFAULT_CPU_MODEL, hub_cache_dir, not_found_message, resolve_model
+from .model_source import DEFAULT_CPU_MODEL, not_found_message, resolve_model
 from .structured import normalise_json
 from .torch_compat import ensure_torchvision_importable
 
@@ -60,18 +60,21 @@ class TransformersBackend(VLMBackend):
             torch_dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         else:
             torch_dtype = getattr(torch, dtype)
-        source, rev = resolve_model(model, revision, self.name)
-        kwargs: dict[str, Any] = {"revision": rev, "trust_remote_code": trust_remote_code}
+        resolved = resolve_model(model, revision, self.name)
+        kwargs: dict[str, Any] = {
+            "revision": resolved.revision,
+            "trust_remote_code": trust_remote_code,
+            "local_files_only": resolved.local_only,
+        }
         try:
-            self.processor = transformers.AutoProcessor.from_pretrained(source, **kwargs)
+            self.processor = transformers.AutoProcessor.from_pretrained(resolved.source, **kwargs)
             model_kwargs = dict(kwargs, dtype=torch_dtype)
             if attn_implementation:
                 model_kwargs["attn_implementation"] = attn_implementation
-            self.hf_model = transformers.AutoModelForImageTextToText.from_pretrained(source, **model_kwargs)
+            self.hf_model = transformers.AutoModelForImageTextToText.from_pretrained(resolved.source, **model_kwargs)
         except OSError as exc:
-            raise ModelNotFoundError(
-                not_found_message(model, rev, self.name, [source if source != model else f"hub cache {hub_cache_dir()}"], str(exc).splitlines()[0])
-            ) from exc
+            cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelNotFoundError(not_found_message(model, resolved.revision, self.name, [resolved.source], cause)) from exc
         self.hf_model.to(device).eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"

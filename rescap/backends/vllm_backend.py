@@ -21,7 +21,7 @@ from typing import Any
 from ..extras import require
 from .base import Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
 from .media import to_openai_messages
-from .model_source import DEFAULT_GPU_MODEL, hub_cache_dir, not_found_message, resolve_model
+from .model_source import DEFAULT_GPU_MODEL, not_found_message, resolve_model
 from .structured import normalise_json
 from .torch_compat import ensure_torchvision_importable
 
@@ -50,10 +50,10 @@ class VLLMBackend(VLMBackend):
         super().__init__(model, **options)
         ensure_torchvision_importable()
         vllm = require("vllm", "vllm")
-        source, rev = resolve_model(model, revision, self.name)
+        resolved = resolve_model(model, revision, self.name)
         engine: dict[str, Any] = {
-            "model": source,
-            "revision": rev,
+            "model": resolved.source,
+            "revision": resolved.revision,
             "tensor_parallel_size": tensor_parallel_size,
             "gpu_memory_utilization": gpu_memory_utilization,
             "limit_mm_per_prompt": {"image": limit_images_per_prompt},
@@ -67,9 +67,8 @@ class VLLMBackend(VLMBackend):
         try:
             self.llm = vllm.LLM(**engine)
         except OSError as exc:
-            raise ModelNotFoundError(
-                not_found_message(model, rev, self.name, [source if source != model else f"hub cache {hub_cache_dir()}"], str(exc).splitlines()[0])
-            ) from exc
+            cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelNotFoundError(not_found_message(model, resolved.revision, self.name, [resolved.source], cause)) from exc
         self._vllm = vllm
 
     def _sampling_params(self, params: GenerationParams):

@@ -1,0 +1,50 @@
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rescap.backends.media import data_url, fit_pixels, split_conversation, to_openai_messages
+
+
+def test_images_are_fitted_to_the_pixel_budget():
+    big = Image.new("RGB", (1000, 500))
+    small = fit_pixels(big, 100 * 100)
+    assert small.width * small.height <= 100 * 100 and abs(small.width / small.height - 2) < 0.05
+    tiny = Image.new("L", (10, 10))
+    assert fit_pixels(tiny, 100 * 100).size == (10, 10)  # never upscaled
+    assert fit_pixels(tiny, 100 * 100).mode == "RGB"
+
+
+def test_every_image_form_is_accepted(tmp_path):
+    im = Image.new("RGB", (64, 32), "red")
+    path = tmp_path / "a.png"
+    im.save(path)
+    parts = [
+        {"type": "image", "image": im},
+        {"type": "image", "image": np.zeros((32, 64, 3), np.uint8)},
+        {"type": "image", "image": str(path)},
+        {"type": "image_url", "image_url": {"url": f"file://{path}"}},
+        {"type": "image_url", "image_url": {"url": data_url(im)}},
+        {"type": "text", "text": "what is this?"},
+    ]
+    messages, images = split_conversation([{"role": "user", "content": parts}], 16 * 16)
+    assert len(images) == 5 and all(i.width * i.height <= 256 for i in images)
+    assert [p["type"] for p in messages[0]["content"]] == ["image"] * 5 + ["text"]
+
+
+def test_openai_messages_carry_fitted_data_urls():
+    im = Image.new("RGB", (400, 400), "blue")
+    out = to_openai_messages([{"role": "user", "content": [{"type": "image", "image": im}, {"type": "text", "text": "hi"}]}], 100 * 100)
+    url = out[0]["content"][0]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,")
+    decoded = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert decoded.size == (100, 100)
+    web = to_openai_messages([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}], 10)
+    assert web[0]["content"][0]["image_url"]["url"] == "https://x/y.png"
+
+
+def test_unknown_parts_are_refused():
+    with pytest.raises(ValueError, match="audio"):
+        split_conversation([{"role": "user", "content": [{"type": "audio"}]}], 100)
