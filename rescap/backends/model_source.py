@@ -106,6 +106,33 @@ def resolve_model(model: str, revision: str | None = None, backend: str = "trans
     return ResolvedModel(model, revision, False)
 
 
+_MISSING_MARKERS = (
+    "does not appear to have a file named",
+    "is not a local folder and is not a valid model identifier",
+    "not a valid model identifier",
+    "couldn't connect to",
+    "we couldn't connect",
+    "offline mode",
+    "repository not found",
+    "revision not found",
+    "no such file or directory",
+    "can't load",
+    "does not exist",
+)
+
+
+def is_missing_model_error(exc: BaseException) -> bool:
+    """Whether a loading error means the weights/config are not there (vs. a broken install)."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _MISSING_MARKERS) or type(exc).__name__ in (
+        "RepositoryNotFoundError",
+        "RevisionNotFoundError",
+        "LocalEntryNotFoundError",
+        "EntryNotFoundError",
+        "GatedRepoError",
+    )
+
+
 def not_found_message(model: str, revision: str | None, backend: str, looked: list[str], cause: str = "") -> str:
     at = f" at revision {revision}" if revision else ""
     places = "\n".join(f"  - {p}" for p in looked)

@@ -83,13 +83,21 @@ class OpenAIBackend(VLMBackend):
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
         self._ask_server_for_model = not model
+        self.requests_sent = 0  # chat requests sent, retries included
 
     def _client(self):
+        async def count(request) -> None:
+            if request.url.path.endswith("/chat/completions"):
+                self.requests_sent += 1
+
+        # the SDK's own HTTP client class (httpx or httpx2, by SDK version), with a counting hook
+        http_client = self._openai.DefaultAsyncHttpxClient(event_hooks={"request": [count]})
         return self._openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=os.environ.get(self._api_key_env) or "not-needed",
             timeout=self.timeout,
             max_retries=self.max_retries,
+            http_client=http_client,
         )
 
     def __repr__(self) -> str:  # never shows the key

@@ -20,7 +20,7 @@ from typing import Any
 from ..extras import require
 from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
 from .media import split_conversation
-from .model_source import DEFAULT_CPU_MODEL, not_found_message, resolve_model
+from .model_source import DEFAULT_CPU_MODEL, is_missing_model_error, not_found_message, resolve_model
 from .structured import normalise_json
 from .torch_compat import ensure_torchvision_importable
 
@@ -72,9 +72,13 @@ class TransformersBackend(VLMBackend):
             if attn_implementation:
                 model_kwargs["attn_implementation"] = attn_implementation
             self.hf_model = transformers.AutoModelForImageTextToText.from_pretrained(resolved.source, **model_kwargs)
-        except OSError as exc:
+        except Exception as exc:
             cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelNotFoundError(not_found_message(model, resolved.revision, self.name, [resolved.source], cause)) from exc
+            if is_missing_model_error(exc):
+                raise ModelNotFoundError(
+                    not_found_message(model, resolved.revision, self.name, [resolved.source], cause)
+                ) from exc
+            raise BackendError(f"cannot load {model} with {self.name}: {type(exc).__name__}: {cause}") from exc
         self.hf_model.to(device).eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"

@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..extras import require
-from .base import Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
+from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
 from .media import to_openai_messages
-from .model_source import DEFAULT_GPU_MODEL, not_found_message, resolve_model
+from .model_source import DEFAULT_GPU_MODEL, is_missing_model_error, not_found_message, resolve_model
 from .structured import normalise_json
 from .torch_compat import ensure_torchvision_importable
 
@@ -66,9 +66,13 @@ class VLLMBackend(VLMBackend):
         engine.update(engine_options)
         try:
             self.llm = vllm.LLM(**engine)
-        except OSError as exc:
+        except Exception as exc:
             cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelNotFoundError(not_found_message(model, resolved.revision, self.name, [resolved.source], cause)) from exc
+            if is_missing_model_error(exc):
+                raise ModelNotFoundError(
+                    not_found_message(model, resolved.revision, self.name, [resolved.source], cause)
+                ) from exc
+            raise BackendError(f"cannot load {model} with {self.name}: {type(exc).__name__}: {cause}") from exc
         self._vllm = vllm
 
     def _sampling_params(self, params: GenerationParams):

@@ -90,7 +90,7 @@ def test_retries_on_429_and_5xx_then_succeeds(server, pictures):
     server.failures = [429, 503, 500]
     backend = create_backend("openai:m", base_url=server.url, max_retries=3, concurrency=1)
     results = backend.generate(convs(pictures, 1), GenerationParams(max_new_tokens=5))
-    assert results[0].text == "echo item 0" and len(server.requests) == 4
+    assert results[0].text == "echo item 0" and len(server.requests) == 4 == backend.requests_sent
 
 
 def test_exhausted_retries_fail_only_that_item(server, pictures):
@@ -100,6 +100,7 @@ def test_exhausted_retries_fail_only_that_item(server, pictures):
         backend.generate(convs(pictures, 3), GenerationParams(max_new_tokens=5))
     err = info.value
     assert err.failed_indices == [0] and "HTTP 500" in err.results[0].error
+    assert backend.requests_sent == 3 + 2
     assert [r.text for r in err.results[1:]] == ["echo item 1", "echo item 2"]
 
 
