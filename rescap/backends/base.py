@@ -77,6 +77,18 @@ class BatchGenerationError(BackendError):
         return [r.index for r in self.results if not r.ok]
 
 
+class BackendStats(BaseModel):
+    """Where a backend's time went: in the model (or server) and everything else."""
+
+    items: int = 0
+    model_seconds: float = 0.0  # inside generate()/LLM.chat()/HTTP requests (wall clock)
+    total_seconds: float = 0.0  # whole generate() calls
+
+    @property
+    def overhead_seconds(self) -> float:
+        return max(self.total_seconds - self.model_seconds, 0.0)
+
+
 class VLMBackend(abc.ABC):
     """Base class of VLM backends. Subclasses implement ``_generate`` for a batch.
 
@@ -92,6 +104,7 @@ class VLMBackend(abc.ABC):
         self.model = model
         self.max_image_pixels = int(max_image_pixels)
         self.options = options
+        self.stats = BackendStats()
 
     @property
     def model_string(self) -> str:
@@ -112,6 +125,8 @@ class VLMBackend(abc.ABC):
         start = time.perf_counter()
         results = self._generate(conversations, params)
         elapsed = time.perf_counter() - start
+        self.stats.items += len(results)
+        self.stats.total_seconds += elapsed
         for r in results:
             if r.seconds is None:
                 r.seconds = elapsed / len(results)
@@ -128,6 +143,10 @@ class VLMBackend(abc.ABC):
     def close(self) -> None:
         """Release the model (GPU memory, engine processes, HTTP clients)."""
 
+    def _timed_model_call(self):
+        """Context manager adding the enclosed wall time to ``stats.model_seconds``."""
+        return _ModelTimer(self.stats)
+
     def __enter__(self) -> "VLMBackend":
         return self
 
@@ -137,6 +156,17 @@ class VLMBackend(abc.ABC):
     @abc.abstractmethod
     def _generate(self, conversations: list[Conversation], params: GenerationParams) -> list[GenerationResult]:
         """Generate for a whole batch; per-item failures go in ``GenerationResult.error``."""
+
+
+class _ModelTimer:
+    def __init__(self, stats: BackendStats):
+        self.stats = stats
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stats.model_seconds += time.perf_counter() - self.start
 
 
 def text_message(role: str, text: str, images: Iterable[Any] = ()) -> Message:

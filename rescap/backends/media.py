@@ -73,9 +73,9 @@ def load_image_part(part: dict[str, Any], max_pixels: int):
 
 
 def data_url(image, fmt: str = "PNG") -> str:
-    """Encode a PIL image as a ``data:`` URL."""
+    """Encode a PIL image as a ``data:`` URL (lossless PNG by default, fast compression)."""
     buf = io.BytesIO()
-    image.save(buf, format=fmt)
+    image.save(buf, format=fmt, **({"compress_level": 1} if fmt.upper() == "PNG" else {}))
     mime = "image/png" if fmt.upper() == "PNG" else f"image/{fmt.lower()}"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
@@ -103,6 +103,19 @@ def split_conversation(conversation: Conversation, max_pixels: int) -> tuple[Con
                 raise ValueError(f"unsupported content part type {part.get('type')!r}")
         messages.append({"role": message["role"], "content": parts})
     return messages, images
+
+
+def to_pil_messages(conversation: Conversation, max_pixels: int) -> Conversation:
+    """The conversation with every image as a fitted PIL image part (``image_pil``, vLLM's form)."""
+    messages, images = split_conversation(conversation, max_pixels)
+    pending = iter(images)
+    for message in messages:
+        if isinstance(message["content"], list):
+            message["content"] = [
+                {"type": "image_pil", "image_pil": next(pending)} if part["type"] == "image" else part
+                for part in message["content"]
+            ]
+    return messages
 
 
 def to_openai_messages(conversation: Conversation, max_pixels: int) -> Conversation:

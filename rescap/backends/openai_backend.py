@@ -115,16 +115,22 @@ class OpenAIBackend(VLMBackend):
                 self.model = models.data[0].id
                 self._ask_server_for_model = False
             limit = asyncio.Semaphore(self.concurrency)
-            tasks = [self._one(client, limit, i, c, params) for i, c in enumerate(conversations)]
-            return list(await asyncio.gather(*tasks))
+            prepared = [self._prepare(c) for c in conversations]
+            tasks = [self._one(client, limit, i, p, params) for i, p in enumerate(prepared)]
+            with self._timed_model_call():  # the requests, all in flight together
+                return list(await asyncio.gather(*tasks))
 
-    async def _one(self, client, limit: asyncio.Semaphore, index: int, conversation: Conversation, params):
+    def _prepare(self, conversation: Conversation):
+        try:
+            return to_openai_messages(conversation, self.max_image_pixels)
+        except Exception as exc:  # a bad image fails its item only
+            return exc
+
+    async def _one(self, client, limit: asyncio.Semaphore, index: int, messages, params):
         openai = self._openai
         result = GenerationResult(index=index)
-        try:
-            messages = to_openai_messages(conversation, self.max_image_pixels)
-        except Exception as exc:
-            result.error = f"cannot prepare the conversation: {exc}"
+        if isinstance(messages, Exception):
+            result.error = f"cannot prepare the conversation: {messages}"
             return result
         request: dict[str, Any] = {
             "model": self.model,

@@ -158,7 +158,7 @@ class TransformersBackend(VLMBackend):
             generate_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_grammar(params.json_schema))]
         if params.seed is not None:
             torch.manual_seed(params.seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._timed_model_call():
             output = self.hf_model.generate(**inputs, **generate_kwargs)
         prompt_len = inputs["input_ids"].shape[1]
         new_tokens = output[:, prompt_len:]

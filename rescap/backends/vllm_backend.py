@@ -20,7 +20,7 @@ from typing import Any
 
 from ..extras import require
 from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
-from .media import to_openai_messages
+from .media import to_pil_messages
 from .model_source import DEFAULT_GPU_MODEL, is_missing_model_error, not_found_message, resolve_model
 from .structured import normalise_json
 from .torch_compat import ensure_torchvision_importable
@@ -96,13 +96,14 @@ class VLLMBackend(VLMBackend):
         ready: list[tuple[int, Conversation]] = []
         for i, conversation in enumerate(conversations):
             try:
-                ready.append((i, to_openai_messages(conversation, self.max_image_pixels)))
+                ready.append((i, to_pil_messages(conversation, self.max_image_pixels)))
             except Exception as exc:  # a bad image fails its item only
                 results[i].error = f"cannot prepare the conversation: {exc}"
         if not ready:
             return results
         try:
-            outputs = self.llm.chat([m for _, m in ready], self._sampling_params(params), use_tqdm=False)
+            with self._timed_model_call():
+                outputs = self.llm.chat([m for _, m in ready], self._sampling_params(params), use_tqdm=False)
         except Exception as exc:
             for i, _ in ready:
                 results[i].error = f"generation failed: {type(exc).__name__}: {exc}"

@@ -48,3 +48,13 @@ def test_openai_messages_carry_fitted_data_urls():
 def test_unknown_parts_are_refused():
     with pytest.raises(ValueError, match="audio"):
         split_conversation([{"role": "user", "content": [{"type": "audio"}]}], 100)
+
+
+def test_pil_messages_keep_order_and_fit():
+    from rescap.backends.media import to_pil_messages
+
+    a, b = Image.new("RGB", (300, 300), "red"), Image.new("RGB", (20, 20), "blue")
+    conv = [{"role": "user", "content": [{"type": "image", "image": a}, {"type": "text", "text": "x"}, {"type": "image", "image": b}]}]
+    parts = to_pil_messages(conv, 100 * 100)[0]["content"]
+    assert [p["type"] for p in parts] == ["image_pil", "text", "image_pil"]
+    assert parts[0]["image_pil"].size == (100, 100) and parts[2]["image_pil"].getpixel((0, 0)) == (0, 0, 255)

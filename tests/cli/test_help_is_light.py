@@ -18,7 +18,7 @@ print("LOADED=" + ",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["estimate", "--help"], ["extras"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["estimate", "--help"], ["extras"], ["backends", "list"]])
 def test_no_heavy_imports(args):
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True, check=True
