@@ -59,3 +59,56 @@ def list_backends(json_output: bool = typer.Option(False, "--json", help="One JS
         cells = (row["name"], row["package"], row["status"], row["default_model"] or "-", row["target"])
         table.add_row(*(escape(c) for c in cells))
     stdout_console().print(table)
+
+
+@app.command("check")
+def check(
+    model: str = typer.Argument(..., help="Model string, e.g. transformers:/models/smolvlm or openai:NAME."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."),
+    image: str = typer.Option(None, "--image", help="Image to send (default: a generated test card)."),
+    max_image_pixels: int = typer.Option(448 * 448, help="Pixel budget images are fitted to."),
+) -> None:
+    """Load a backend, caption one image with JSON-constrained output, and report how long it took.
+
+    Example: rescap backends check transformers:HuggingFaceTB/SmolVLM-500M-Instruct
+    """
+    import json
+    import time
+
+    from ..backends import BackendError, GenerationParams, create_backend, text_message
+    from ..backends.structured import token_budget
+
+    options = {"max_image_pixels": max_image_pixels}
+    if base_url:
+        options["base_url"] = base_url
+    if image is None:
+        from PIL import Image, ImageDraw
+
+        picture = Image.new("RGB", (256, 256), (70, 130, 180))
+        ImageDraw.Draw(picture).ellipse((64, 64, 192, 192), fill=(250, 200, 40))
+    else:
+        picture = image
+    schema = {
+        "type": "object",
+        "properties": {"caption": {"type": "string", "maxLength": 120}},
+        "required": ["caption"],
+        "additionalProperties": False,
+    }
+    try:
+        start = time.perf_counter()
+        backend = create_backend(model, **options)
+        loaded = time.perf_counter() - start
+        start = time.perf_counter()
+        result = backend.generate(
+            [[text_message("user", "Describe this image in one sentence.", [picture])]],
+            GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema),
+        )[0]
+        generated = time.perf_counter() - start
+    except (BackendError, ImportError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"backend   {backend.model_string}")
+    typer.echo(f"loaded    {loaded:.1f} s")
+    typer.echo(f"generated {generated:.2f} s, {result.completion_tokens} tokens, finish: {result.finish_reason}")
+    typer.echo(f"output    {json.dumps(json.loads(result.text), ensure_ascii=False)}")
+    backend.close()
