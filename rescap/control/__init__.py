@@ -1,0 +1,1 @@
+"""Control of caption text: richness (length) policy, relevance scoring, degradation-word filter."""
