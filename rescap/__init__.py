@@ -21,6 +21,10 @@ _LAZY = {
     "DegradationReport": "rescap.degradation",
     "DegradationLevel": "rescap.degradation",
     "load_image": "rescap.images",
+    "Captioner": "rescap.captioning.captioner",
+    "CaptionError": "rescap.captioning.captioner",
+    "PromptBundle": "rescap.captioning.bundle",
+    "RichnessPolicy": "rescap.control.richness",
     "ImageLoadError": "rescap.images",
     "ImageTooLargeError": "rescap.images",
 }
@@ -29,6 +33,9 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .degradation import DegradationLevel, DegradationReport, estimate_degradation
+    from .captioning.bundle import PromptBundle
+    from .captioning.captioner import CaptionError, Captioner
+    from .control.richness import RichnessPolicy
     from .images import ImageLoadError, ImageTooLargeError, load_image
 
 

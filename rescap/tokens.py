@@ -51,6 +51,15 @@ def truncate_to_tokens(counter: TokenCounter, text: str, max_tokens: int) -> str
             lo = mid
         else:
             hi = mid - 1
+    if lo == 0:  # not even the first word fits: cut it by characters
+        word, lo_c, hi_c = words[0], 0, len(words[0])
+        while lo_c < hi_c:
+            mid = (lo_c + hi_c + 1) // 2
+            if counter.count(word[:mid]) <= max_tokens:
+                lo_c = mid
+            else:
+                hi_c = mid - 1
+        return word[:lo_c]
     return " ".join(words[:lo]).rstrip(" ,;:-")
 
 
