@@ -35,8 +35,9 @@ EXTRAS: dict[str, Extra] = {
         Extra("openai", ("openai",), "OpenAI-compatible HTTP backend (vllm serve, hosted APIs)"),
         Extra("vllm", ("vllm",), "vLLM in-process backend (GPU)"),
         Extra("diffusers", ("torch", "diffusers"), "diffusers restorers and pipelines"),
-        Extra("eval", ("torch", "pyiqa"), "image-quality metrics for `rescap bench`"),
-        Extra("ray", ("ray",), "`rescap recaption --engine ray`"),
+        Extra("clip", ("open_clip",), "exact CLIP token counts (CLIP's vocabulary)"),
+        Extra("eval", ("torch", "pyiqa"), "image-quality metrics (pyiqa)"),
+        Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
     )
 }
 

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,23 @@ _ORIENTATION_TRANSPOSE = {
 }
 
 
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _pillow_limit(max_pixels: int):
+    """Switch Pillow's own bomb check off while in the block: rescap checks the header's size
+    against ``max_pixels`` itself, after ``Image.open`` (header only) and before any decoding."""
+    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _too_large(width: int, height: int, limit: int) -> ImageTooLargeError:
     return ImageTooLargeError(
         f"image is {width}x{height} = {width * height:,} pixels, over the limit of {limit:,} "
@@ -76,6 +95,8 @@ def _array_from_pil(im: Image.Image) -> np.ndarray:
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(im, dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise ImageLoadError("image holds NaN or infinite values")
         if mode.startswith("I;16") or (mode == "I" and a.size and a.max() > 255):
             a = a / 257.0
         elif mode == "F" and a.size and a.max() <= 1.0:
@@ -131,14 +152,16 @@ def load_image(
         (32, 48, 1)
     """
     if isinstance(source, np.ndarray) or (hasattr(source, "__array__") and not isinstance(source, Image.Image)):
-        pixels = _array_from_numpy(np.asarray(source))
-        h, w = pixels.shape[:2]
+        raw = np.asarray(source)
+        if raw.ndim < 2 or raw.shape[0] == 0 or raw.shape[1] == 0:
+            raise ImageLoadError(f"expected a non-empty (H, W) or (H, W, C) array, got shape {raw.shape}")
+        h, w = raw.shape[:2]
         if h * w > max_image_pixels:
             raise _too_large(w, h, max_image_pixels)
         box = _crop_box(w, h, max_analysis_pixels)
-        if box is not None:
-            pixels = pixels[box[1] : box[3], box[0] : box[2]]
-        return LoadedImage(np.ascontiguousarray(pixels), w, h, None, box is not None)
+        if box is not None:  # crop before any float copy
+            raw = raw[box[1] : box[3], box[0] : box[2]]
+        return LoadedImage(np.ascontiguousarray(_array_from_numpy(raw)), w, h, None, box is not None)
 
     opened = None
     if isinstance(source, Image.Image):
@@ -152,8 +175,7 @@ def load_image(
         if path.stat().st_size == 0:
             raise ImageLoadError(f"empty file: {path}")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with _pillow_limit(max_image_pixels):
                 opened = im = Image.open(path)
         except Image.DecompressionBombError as exc:
             raise ImageTooLargeError(f"{exc}; raise the limit with --max-image-pixels") from exc
@@ -176,8 +198,7 @@ def load_image(
         except Exception:  # broken EXIF blocks are common; orientation then stays as stored
             orientation = 1
         box = _crop_box(width, height, max_analysis_pixels)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _pillow_limit(max_image_pixels):
             region = im.crop(box) if box is not None else im
             region.load()
         if orientation in _ORIENTATION_TRANSPOSE:

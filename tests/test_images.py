@@ -141,3 +141,31 @@ def test_array_scales(astronaut):
     as_16 = astronaut.astype(np.uint16) * 257
     for arr in (as_float, as_16):
         assert np.allclose(load_image(arr).pixels, astronaut, atol=0.01)
+
+
+def test_nan_in_a_float_file_is_a_clear_error(tmp_path):
+    a = np.full((32, 32), 0.5, np.float32)
+    a[3, 3] = np.nan
+    path = tmp_path / "nan.tif"
+    Image.fromarray(a, mode="F").save(path)
+    with pytest.raises(ImageLoadError, match="NaN"):
+        load_image(path)
+
+
+def test_limit_can_be_raised_above_pillows(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_declaring(20_000, 10_000))  # 200 MP, over Pillow's own bomb threshold
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path, max_image_pixels=300_000_000)
+    assert not isinstance(info.value, ImageTooLargeError)  # allowed: it fails later, on the truncated data
+
+
+def test_empty_array_is_refused():
+    with pytest.raises(ImageLoadError, match="non-empty"):
+        load_image(np.zeros((0, 0, 3), np.uint8))
+
+
+def test_large_arrays_are_cropped_before_conversion():
+    big = np.zeros((4000, 3000, 3), np.uint8)
+    loaded = load_image(big, max_analysis_pixels=256 * 256)
+    assert loaded.cropped and loaded.pixels.size <= 256 * 256 * 3

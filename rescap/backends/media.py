@@ -17,28 +17,48 @@ from .base import Conversation
 IMAGE_PART_TYPES = ("image", "image_url", "input_image")
 
 
-def _open(source: Any):
+def _to_8bit_rgb(image):
+    """RGB PIL image from any mode, 16-bit and float data scaled as the estimator scales them."""
+    import numpy as np
     from PIL import Image
 
+    if image.mode in ("RGB",):
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        from ..images import _array_from_pil
+
+        gray = np.clip(_array_from_pil(image)[..., 0], 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    return image.convert("RGB")
+
+
+def _open(source: Any):
+    """A PIL image, upright (EXIF orientation applied), from any supported form."""
+    from PIL import Image, ImageOps
+
     if isinstance(source, Image.Image):
-        return source
+        return _to_8bit_rgb(ImageOps.exif_transpose(source) or source)
     if isinstance(source, (str, Path)):
         text = str(source)
         if text.startswith("data:"):
             _, _, payload = text.partition(",")
-            return Image.open(io.BytesIO(base64.b64decode(payload)))
-        if text.startswith("file://"):
-            text = text[len("file://") :]
-        if text.startswith(("http://", "https://")):
-            raise ValueError("http(s) image URLs are only passed through by HTTP backends")
-        return Image.open(text)
+            image = Image.open(io.BytesIO(base64.b64decode(payload)))
+        else:
+            if text.startswith("file://"):
+                text = text[len("file://") :]
+            if text.startswith(("http://", "https://")):
+                raise ValueError("http(s) image URLs are only passed through by HTTP backends")
+            image = Image.open(text)
+        image.load()
+        return _to_8bit_rgb(ImageOps.exif_transpose(image) or image)
     if hasattr(source, "__array__"):
         import numpy as np
 
-        array = np.asarray(source)
-        if array.dtype != np.uint8:
-            array = np.clip(array * (255.0 if array.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(array)
+        from ..images import _array_from_numpy
+
+        pixels = _array_from_numpy(np.asarray(source))  # validates shape/dtype, rejects NaN
+        array = np.clip(pixels, 0, 255).astype(np.uint8)
+        return Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).convert("RGB")
     raise TypeError(f"cannot read an image from {type(source).__name__}")
 
 

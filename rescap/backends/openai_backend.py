@@ -109,7 +109,10 @@ class OpenAIBackend(VLMBackend):
     async def _generate_async(self, conversations: list[Conversation], params: GenerationParams):
         async with self._client() as client:
             if self._ask_server_for_model:
-                models = await client.models.list()
+                try:
+                    models = await client.models.list()
+                except self._openai.OpenAIError as exc:
+                    raise BackendError(f"cannot list the models of {self.base_url}: {_short(str(exc))}") from exc
                 if not models.data:
                     raise BackendError(f"{self.base_url} serves no model")
                 self.model = models.data[0].id
@@ -157,6 +160,12 @@ class OpenAIBackend(VLMBackend):
             except openai.APIConnectionError as exc:
                 result.error = f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries: {_short(str(exc.__cause__ or exc))}"
                 return result
+            except Exception as exc:  # a malformed reply fails its item, not the batch
+                result.error = f"bad reply from {self.base_url or 'api.openai.com'}: {type(exc).__name__}: {_short(str(exc))}"
+                return result
+        if not getattr(response, "choices", None):
+            result.error = f"reply from {self.base_url or 'api.openai.com'} holds no choices"
+            return result
         choice = response.choices[0]
         result.text = choice.message.content or ""
         result.finish_reason = choice.finish_reason

@@ -124,11 +124,20 @@ class TransformersBackend(VLMBackend):
         for start in range(0, len(prepared), self.batch_size):
             chunk = prepared[start : start + self.batch_size]
             try:
-                for index, outcome in zip([c[0] for c in chunk], self._generate_chunk(chunk, params)):
-                    results[index] = outcome.model_copy(update={"index": index})
+                outcomes = list(zip([c[0] for c in chunk], self._generate_chunk(chunk, params)))
             except Exception as exc:
-                for index, _, _ in chunk:
-                    results[index].error = f"generation failed: {type(exc).__name__}: {exc}"
+                if len(chunk) == 1:
+                    results[chunk[0][0]].error = f"generation failed: {type(exc).__name__}: {exc}"
+                    continue
+                # one item can sink a padded batch (an odd image, a too-long prompt): find it
+                outcomes = []
+                for single in chunk:
+                    try:
+                        outcomes.append((single[0], self._generate_chunk([single], params)[0]))
+                    except Exception as one_exc:
+                        results[single[0]].error = f"generation failed: {type(one_exc).__name__}: {one_exc}"
+            for index, outcome in outcomes:
+                results[index] = outcome.model_copy(update={"index": index})
         return results
 
     def _generate_chunk(self, chunk: list[tuple[int, str, list]], params: GenerationParams) -> list[GenerationResult]:
@@ -170,6 +179,9 @@ class TransformersBackend(VLMBackend):
             kept = [t for t in kept if t != self.tokenizer.pad_token_id]
             text = self.tokenizer.decode(kept, skip_special_tokens=True)
             finish = "stop" if stop_at is not None else "length"
+            cut = min((p for p in (text.find(s) for s in params.stop) if p >= 0), default=-1)
+            if cut >= 0:  # like the other backends: the text ends before the stop string
+                text, finish = text[:cut], "stop"
             result = GenerationResult(
                 index=0,
                 text=text,

@@ -101,14 +101,23 @@ class VLLMBackend(VLMBackend):
                 results[i].error = f"cannot prepare the conversation: {exc}"
         if not ready:
             return results
+        sampling = self._sampling_params(params)
         try:
             with self._timed_model_call():
-                outputs = self.llm.chat([m for _, m in ready], self._sampling_params(params), use_tqdm=False)
+                outputs = self.llm.chat([m for _, m in ready], sampling, use_tqdm=False)
+            pairs = list(zip(ready, outputs))
         except Exception as exc:
-            for i, _ in ready:
-                results[i].error = f"generation failed: {type(exc).__name__}: {exc}"
-            return results
-        for (i, _), output in zip(ready, outputs):
+            if len(ready) == 1:
+                results[ready[0][0]].error = f"generation failed: {type(exc).__name__}: {exc}"
+                return results
+            pairs = []  # one item (a too-long prompt, too many images) can sink the batch: find it
+            for item in ready:
+                try:
+                    with self._timed_model_call():
+                        pairs.append((item, self.llm.chat([item[1]], sampling, use_tqdm=False)[0]))
+                except Exception as one_exc:
+                    results[item[0]].error = f"generation failed: {type(one_exc).__name__}: {one_exc}"
+        for (i, _), output in pairs:
             completion = output.outputs[0]
             result = results[i]
             result.text = completion.text

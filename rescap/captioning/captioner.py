@@ -172,7 +172,8 @@ class Captioner:
         """Tokens left for the caption once the restorer's own quality prompt is in the window."""
         quality = self.profile.quality_prompt
         used = self.counter.count(self.profile.joiner + quality) if quality else 0
-        return max(self.profile.caption_window - used, 0)
+        margin = 0 if self.counter.exact else 2  # an approximate count may be a token or two short
+        return max(self.profile.caption_window - used - margin, 0)
 
     @property
     def scorer(self):

@@ -94,6 +94,7 @@ def check(
         "required": ["caption"],
         "additionalProperties": False,
     }
+    backend = None
     try:
         start = time.perf_counter()
         backend = create_backend(model, **options)
@@ -104,11 +105,13 @@ def check(
             GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema),
         )[0]
         generated = time.perf_counter() - start
-    except (BackendError, ImportError, ValueError) as exc:
+    except (BackendError, ImportError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1)
+    finally:
+        if backend is not None:
+            backend.close()
     typer.echo(f"backend   {backend.model_string}")
     typer.echo(f"loaded    {loaded:.1f} s")
     typer.echo(f"generated {generated:.2f} s, {result.completion_tokens} tokens, finish: {result.finish_reason}")
     typer.echo(f"output    {json.dumps(json.loads(result.text), ensure_ascii=False)}")
-    backend.close()

@@ -22,10 +22,10 @@ def estimate(
         False, "--json", help="Print one JSON object per line per file instead of a table."
     ),
     max_image_pixels: int = typer.Option(
-        DEFAULT_MAX_IMAGE_PIXELS, help="Refuse images declaring more pixels than this (decompression bombs)."
+        DEFAULT_MAX_IMAGE_PIXELS, min=1, help="Refuse images declaring more pixels than this (decompression bombs)."
     ),
     max_analysis_pixels: int = typer.Option(
-        DEFAULT_MAX_ANALYSIS_PIXELS, help="Analyse larger images on a centred crop of this many pixels."
+        DEFAULT_MAX_ANALYSIS_PIXELS, min=4096, help="Analyse larger images on a centred crop of this many pixels."
     ),
 ) -> None:
     """Measure how images are degraded, from their pixels alone (no model weights).
@@ -88,6 +88,7 @@ def _write_json_line(file: str, result: object) -> None:
 
 
 def _print_table(rows: list[tuple[str, object]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from .console import stdout_console
@@ -101,8 +102,9 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
         return f"{value}\n[{_LEVEL_STYLE[level]}]{level}[/]"
 
     for file, r in rows:
+        file = escape(file)
         if isinstance(r, BaseException):
-            table.add_row(file, f"[red]error: {_error_text(r)}[/]", "", "", "", "")
+            table.add_row(file, f"[red]error: {escape(_error_text(r))}[/]", "", "", "", "")
             continue
         quality = "-" if r.jpeg_quality is None else str(r.jpeg_quality)  # type: ignore[attr-defined]
         table.add_row(

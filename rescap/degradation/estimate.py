@@ -20,6 +20,11 @@ _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
 _ROUNDING_VARIANCE = 1.0 / 12.0  # of 8-bit integer pixels
 
 
+def _is_gray(pixels: np.ndarray) -> bool:
+    sample = pixels[::4, ::4]
+    return bool(np.abs(sample[..., 0] - sample[..., 1]).max() <= 1.0 and np.abs(sample[..., 1] - sample[..., 2]).max() <= 1.0)
+
+
 def estimate_degradation(
     image: ImageInput,
     *,
@@ -44,6 +49,9 @@ def estimate_degradation(
     """
     loaded = load_image(image, max_image_pixels=max_image_pixels, max_analysis_pixels=max_analysis_pixels)
     pixels = loaded.pixels
+    if pixels.shape[2] == 3 and _is_gray(pixels):
+        # a gray picture stored as RGB: its noise, if any, is the same in all three channels
+        pixels = pixels[..., 1:2]
     noise_sigma = estimate_noise(pixels).sigma
     from_pixels = estimate_jpeg_from_pixels(pixels)
     if loaded.jpeg_quantization:

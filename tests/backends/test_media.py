@@ -58,3 +58,26 @@ def test_pil_messages_keep_order_and_fit():
     parts = to_pil_messages(conv, 100 * 100)[0]["content"]
     assert [p["type"] for p in parts] == ["image_pil", "text", "image_pil"]
     assert parts[0]["image_pil"].size == (100, 100) and parts[2]["image_pil"].getpixel((0, 0)) == (0, 0, 255)
+
+
+def test_exif_orientation_is_applied_for_the_model(tmp_path):
+    from rescap.backends.media import load_image_part
+
+    im = Image.new("RGB", (200, 100), "white")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    path = tmp_path / "rot.jpg"
+    im.save(path, exif=exif.tobytes())
+    assert load_image_part({"type": "image", "image": str(path)}, 10**6).size == (100, 200)
+
+
+def test_16_bit_and_single_channel_arrays():
+    from rescap.backends.media import load_image_part
+
+    ramp16 = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    got = np.asarray(load_image_part({"type": "image", "image": ramp16}, 10**6))
+    assert abs(got.mean() - 127.5) < 2
+    single = np.full((16, 16, 1), 200, np.uint8)
+    assert np.asarray(load_image_part({"type": "image", "image": single}, 10**6))[0, 0].tolist() == [200, 200, 200]
+    with pytest.raises(ValueError, match="NaN"):
+        load_image_part({"type": "image", "image": np.full((8, 8), np.nan)}, 10**6)

@@ -18,6 +18,7 @@ class ScriptedServer:
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.failures: list[int] = []  # status codes to answer first, in order
+        self.bad_reply_for: set[str] = set()  # prompts answered with a reply holding no choices
         self.lock = threading.Lock()
         server = self
 
@@ -46,6 +47,9 @@ class ScriptedServer:
                     self._send(status, {"error": {"message": f"scripted {status}", "type": "x"}})
                     return
                 prompt = body["messages"][-1]["content"][-1]["text"]
+                if prompt in server.bad_reply_for:
+                    self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": []})
+                    return
                 text = json.dumps({"caption": prompt}) if "response_format" in body else f"echo {prompt}"
                 self._send(200, {
                     "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
@@ -129,3 +133,21 @@ def test_concurrency_is_bounded(server, pictures):
     backend = create_backend("openai:m", base_url=server.url, concurrency=2)
     results = backend.generate(convs(pictures, 6), GenerationParams(max_new_tokens=5))
     assert len(results) == 6 and all(r.ok for r in results)
+
+
+def test_a_malformed_reply_fails_only_its_item(server, pictures):
+    server.bad_reply_for = {"item 1"}
+    backend = create_backend("openai:m", base_url=server.url)
+    with pytest.raises(BatchGenerationError) as info:
+        backend.generate(convs(pictures, 3), GenerationParams(max_new_tokens=5))
+    assert info.value.failed_indices == [1] and "no choices" in info.value.results[1].error
+    assert info.value.results[0].text == "echo item 0"
+
+
+def test_check_command_reports_an_unreachable_server_cleanly():
+    from typer.testing import CliRunner
+
+    from rescap.cli.app import app
+
+    result = CliRunner().invoke(app, ["backends", "check", "openai:", "--base-url", "http://127.0.0.1:9/v1"])
+    assert result.exit_code == 1 and "error:" in result.output and "Traceback" not in result.output

@@ -99,3 +99,21 @@ def test_folder_without_config_is_not_a_model(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"")
     with pytest.raises(ModelNotFoundError, match="config.json"):
         create_backend(f"transformers:{tmp_path}")
+
+
+def test_an_odd_image_does_not_sink_its_micro_batch(backends, pictures):
+    from PIL import Image
+
+    convs = conversations(pictures[:3], with_text_only=False)
+    convs[1] = [text_message("user", "odd", [Image.new("RGB", (4000, 12))])]  # beyond Qwen2-VL's aspect limit
+    with pytest.raises(BatchGenerationError) as info:
+        backends["qwen2_vl"].generate(convs, GenerationParams(max_new_tokens=6))
+    assert info.value.failed_indices == [1]
+
+
+def test_stop_strings_end_the_text_like_other_backends(backends, pictures):
+    convs = conversations(pictures[:1], with_text_only=False)
+    full = backends["qwen2_vl"].generate(convs, GenerationParams(max_new_tokens=20))[0].text
+    stop = full.strip().split()[1] if len(full.split()) > 1 else full[2:4]
+    cut = backends["qwen2_vl"].generate(convs, GenerationParams(max_new_tokens=20, stop=[stop]))[0]
+    assert stop not in cut.text and cut.finish_reason == "stop" and full.startswith(cut.text)

@@ -74,3 +74,11 @@ def test_gray_rgba_and_palette_files(tmp_path, astronaut):
     result = runner.invoke(app, ["estimate", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 3
+
+
+def test_file_names_with_brackets_are_shown_verbatim(tmp_path, astronaut):
+    for name in ("[bold red]x.png", "a[b].png", "[]y.png"):
+        Image.fromarray(astronaut).save(tmp_path / name)
+    result = runner.invoke(app, ["estimate", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "[bold red]x.png" in result.stdout and "a[b].png" in result.stdout

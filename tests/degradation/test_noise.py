@@ -51,3 +51,12 @@ def test_clipped_variance_share_limits():
     assert share[0] == pytest.approx(1.0, abs=1e-6)
     assert share[1] < 0.2 and share[2] < 0.2  # fully clipped regions keep little variance
     assert 0.2 < share[3] < 1.0
+
+
+@pytest.mark.parametrize("sigma", [5, 15])
+def test_gray_photo_stored_as_rgb(photos, sigma):
+    from rescap import estimate_degradation
+
+    gray = add_gaussian_noise(photos["camera"], sigma, seed=4)
+    as_rgb = np.repeat(gray[..., None], 3, axis=2)
+    assert estimate_degradation(as_rgb).noise_sigma == pytest.approx(estimate_degradation(gray).noise_sigma, abs=0.3)
