@@ -77,7 +77,9 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def resolve_model(model: str, revision: str | None = None, backend: str = "transformers") -> ResolvedModel:
+def resolve_model(
+    model: str, revision: str | None = None, backend: str = "transformers", local_hint: str | None = None
+) -> ResolvedModel:
     """Find ``model``: a local folder (must hold a config.json), or a hub id, cached or downloadable.
 
     Hub ids without an explicit revision use rescap's pinned revision for its default models.
@@ -93,16 +95,16 @@ def resolve_model(model: str, revision: str | None = None, backend: str = "trans
             )
         return ResolvedModel(str(expanded), None, True)
     if model.startswith((".", "/", "~")) or model.count("/") > 1:
-        raise ModelNotFoundError(not_found_message(model, None, backend, [str(expanded)]))
+        raise ModelNotFoundError(not_found_message(model, None, backend, [str(expanded)], local_hint=local_hint))
     revision = revision if revision is not None else PINNED_REVISIONS.get(model)
     if _cached_snapshot(model, revision):
         return ResolvedModel(model, revision, True)
     looked = [f"the Hugging Face cache {hub_cache_dir()}"]
     if hub_offline():
-        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, "HF_HUB_OFFLINE is set"))
+        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, "HF_HUB_OFFLINE is set", local_hint))
     if not hub_reachable():
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, f"{endpoint} is not reachable"))
+        raise ModelNotFoundError(not_found_message(model, revision, backend, looked, f"{endpoint} is not reachable", local_hint))
     return ResolvedModel(model, revision, False)
 
 
@@ -133,7 +135,9 @@ def is_missing_model_error(exc: BaseException) -> bool:
     )
 
 
-def not_found_message(model: str, revision: str | None, backend: str, looked: list[str], cause: str = "") -> str:
+def not_found_message(
+    model: str, revision: str | None, backend: str, looked: list[str], cause: str = "", local_hint: str | None = None
+) -> str:
     at = f" at revision {revision}" if revision else ""
     places = "\n".join(f"  - {p}" for p in looked)
     hub_hint = (
@@ -145,8 +149,12 @@ def not_found_message(model: str, revision: str | None, backend: str, looked: li
     )
     reason = f" ({cause})" if cause else ""
     return (
-        f"model {model}{at} not found for the {backend} backend{reason}. Looked in:\n{places}\n"
+        f"model {model}{at} not found for {backend}{reason}. Looked in:\n{places}\n"
         f"To use a local copy:\n{hub_hint}"
-        f"  - pass the folder: --model {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
-        f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
+        + (
+            f"  - pass the folder: {local_hint}\n"
+            if local_hint
+            else f"  - pass the folder: --model {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
+        )
+        + f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
     )

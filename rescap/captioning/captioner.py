@@ -164,7 +164,9 @@ class Captioner:
         self.relevance_margin = relevance_margin
         self._relevance_spec = relevance
         self._scorer: Any = None
-        self._scorer_ready = relevance is None or relevance is False
+        self._scorer_ready = relevance is None or relevance is False or self.backend is None
+        if not self._scorer_ready and relevance != "auto":
+            _ = self.scorer  # an explicit CLIP model must load now: its errors belong to set-up
         self.budget = self._caption_budget()
 
     # -- configuration ------------------------------------------------------------------------
@@ -271,24 +273,20 @@ class Captioner:
         live = [it for it in items if it.failure is None and (step != "caption" or it.target > 0)]
         if not live:
             return
-        prompts, schemas = zip(*(self._prompt_and_schema(step, it) for it in live))
+        prompts = [self._prompt_and_schema(step, it)[0] for it in live]
+        # one call for the whole batch: one schema, sized for the longest target (each prompt asks
+        # for its own length, and control trims each caption to its own target)
+        longest = max(live, key=lambda it: it.target)
+        schema = self._prompt_and_schema(step, longest)[1]
         conversations = [[text_message("user", p, [it.picture])] for p, it in zip(prompts, live)]
-        # one call for the batch; the schema with the largest bound sets the token limit
-        groups: dict[str, tuple[dict, list[int]]] = {}  # same schema -> one call (key order kept: it is the CoT order)
-        for k, schema in enumerate(schemas):
-            groups.setdefault(json.dumps(schema), (schema, []))[1].append(k)
+        params = GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema, seed=self.seed)
         start = time.perf_counter()
-        results: list[GenerationResult | None] = [None] * len(live)
-        for schema, members in groups.values():
-            params = GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema, seed=self.seed)
-            try:
-                outs = self.backend.generate([conversations[k] for k in members], params)  # type: ignore[union-attr]
-            except BatchGenerationError as exc:
-                outs = exc.results
-            except Exception as exc:  # the backend as a whole failed: every item of this call fails
-                outs = [GenerationResult(index=i, error=f"{type(exc).__name__}: {exc}") for i in range(len(members))]
-            for k, out in zip(members, outs):
-                results[k] = out
+        try:
+            results: list[GenerationResult | None] = list(self.backend.generate(conversations, params))  # type: ignore[union-attr]
+        except BatchGenerationError as exc:
+            results = list(exc.results)
+        except Exception as exc:  # the backend as a whole failed: every item of this call fails
+            results = [GenerationResult(index=i, error=f"{type(exc).__name__}: {exc}") for i in range(len(live))]
         share = (time.perf_counter() - start) / len(live)
         for it, prompt, out in zip(live, prompts, results):
             trace = StepTrace(step=step, prompt=prompt, output=out.text if out else None, seconds=share)

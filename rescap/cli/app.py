@@ -6,6 +6,7 @@ import typer
 
 from .._version import __version__
 from . import backends as backends_cmd
+from . import caption as caption_cmd
 from . import estimate as estimate_cmd
 from . import extras as extras_cmd
 
@@ -35,5 +36,6 @@ def _root(
 
 
 app.command("estimate")(estimate_cmd.estimate)
+app.command("caption")(caption_cmd.caption)
 app.command("extras")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends")

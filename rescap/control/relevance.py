@@ -77,7 +77,8 @@ class ClipRelevanceScorer:
         ensure_torchvision_importable()
         if revision is None and model == DEFAULT_CLIP.repo_id:
             revision = DEFAULT_CLIP.revision
-        resolved = resolve_model(model, revision, "clip")
+        hint = "--relevance /path/to/clip (Python: Captioner(relevance='/path/to/clip')), or --relevance off"
+        resolved = resolve_model(model, revision, "CLIP relevance scoring", hint)
         kwargs = {"revision": resolved.revision, "local_files_only": resolved.local_only}
         try:
             self.model = transformers.CLIPModel.from_pretrained(resolved.source, **kwargs).to(device).eval()
@@ -87,7 +88,9 @@ class ClipRelevanceScorer:
             if is_missing_model_error(exc):
                 from ..backends.base import ModelNotFoundError
 
-                raise ModelNotFoundError(not_found_message(model, resolved.revision, "clip", [resolved.source], str(exc).splitlines()[0])) from exc
+                raise ModelNotFoundError(
+                    not_found_message(model, resolved.revision, "CLIP relevance scoring", [resolved.source], str(exc).splitlines()[0], hint)
+                ) from exc
             raise
         self.name = model
         self.device = device

@@ -1,0 +1,142 @@
+"""``rescap caption``: degradation-aware, budgeted captions and prompts for a restorer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+_RICHNESS_HELP = "auto (fit to degradation and content), short, medium, long, or a number of tokens."
+
+
+def caption(
+    paths: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="PATH..."),
+    model: str = typer.Option(
+        "transformers:", "--model", "-m",
+        help="VLM as source:model - transformers:<hub id or folder>, vllm:<...>, openai:<name> (with --base-url). "
+        "'transformers:' alone is the default CPU model.",
+    ),  # fmt: skip
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    richness: str = typer.Option("auto", "--richness", "-r", help=_RICHNESS_HELP),
+    restorer: str = typer.Option("sd", "--restorer", help="Restorer whose text budget and prompts to fit (rescap restorers)."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per line per image (the whole PromptBundle)."),
+    no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only bundle (negative and restoration prompts)."),
+    mode: str = typer.Option("fused", "--mode", help="Chain of thought: fused (2 calls), chain (3), single (1)."),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batched VLM call."),
+    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Folder of the restorer's own tokenizer, for exact token counts."),
+    prompts_dir: Optional[str] = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
+    embeddings: bool = typer.Option(False, "--embeddings", help="Add the CLIP image embedding to each bundle."),
+    max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
+) -> None:
+    """Caption images for a restorer: degradation, chain of thought on a VLM, richness and relevance control.
+
+    Each image gets a caption fitted to the restorer's text budget, a positive prompt (caption +
+    the restorer's quality prompt, joined its way), a degradation-aware negative prompt and a
+    restoration prompt with numbers. Failed images get an error record; the rest go on (exit 1).
+
+    Examples:
+
+        rescap caption photo.jpg --restorer supir
+
+        rescap caption photos/ --model transformers:/models/smolvlm --richness long --json > prompts.jsonl
+
+        rescap caption photo.png --no-vlm --restorer spire --json
+    """
+    from ..control.richness import RichnessPolicy, parse_richness
+    from ..files import iter_image_files
+    from ..restorers import get_restorer
+    from .console import progress_bar, stderr_console
+
+    try:
+        policy = RichnessPolicy(mode=parse_richness(richness))
+        profile = get_restorer(restorer)
+    except (ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if mode not in ("fused", "chain", "single"):
+        typer.echo("error: --mode must be fused, chain or single", err=True)
+        raise typer.Exit(2)
+    files = list(iter_image_files(paths))
+    if not files:
+        typer.echo("no image files found", err=True)
+        raise typer.Exit(1)
+
+    captioner = _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels)
+    failed = 0
+    rows = []
+    progress, task = progress_bar("captioning", len(files), enabled=len(files) > 3)
+    with progress:
+        for start in range(0, len(files), batch_size):
+            chunk = files[start : start + batch_size]
+            results = captioner.caption_batch([str(f) for f in chunk])
+            for path, result in zip(chunk, results):
+                failed += int(not hasattr(result, "caption"))
+                if json_output:
+                    _write_json(str(path), result, embeddings)
+                else:
+                    rows.append((str(path), result))
+            progress.advance(task, len(chunk))
+    if not json_output:
+        _print_table(rows)
+    if captioner.backend is not None:
+        captioner.backend.close()
+    if failed:
+        stderr_console().print(f"{failed} of {len(files)} images failed")
+        raise typer.Exit(1)
+
+
+def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels):
+    from ..backends import BackendError, create_backend
+    from ..captioning.captioner import Captioner
+    from ..captioning.templates import TemplateError
+    from ..extras import MissingExtraError
+
+    try:
+        backend = None
+        if not no_vlm:
+            options = {"max_image_pixels": max_image_pixels}
+            if base_url:
+                options["base_url"] = base_url
+            backend = create_backend(model, **options)
+        relevance_spec = None if relevance.lower() in ("off", "none", "no") else relevance
+        return Captioner(
+            backend, policy=policy, restorer=profile, relevance=relevance_spec, mode=mode, tokenizer=tokenizer,
+            prompts_dir=prompts_dir, embeddings=embeddings, max_image_pixels=max_image_pixels,
+        )  # fmt: skip
+    except (BackendError, MissingExtraError, TemplateError, FileNotFoundError, ValueError, KeyError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def _write_json(file: str, result, embeddings: bool) -> None:
+    if hasattr(result, "caption"):
+        record = {"file": file, **result.model_dump(mode="json", exclude=None if embeddings else {"image_embedding"})}
+    else:
+        record = {"file": file, "error": result.error, "stage": result.stage}
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _print_table(rows) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from .console import stdout_console
+
+    table = Table(header_style="bold", show_lines=True)
+    table.add_column("file", overflow="fold", min_width=12)
+    table.add_column("caption", overflow="fold", ratio=3)
+    table.add_column("tokens", justify="right")
+    table.add_column("restoration prompt", overflow="fold", ratio=2)
+    for file, r in rows:
+        if not hasattr(r, "caption"):
+            table.add_row(escape(file), f"[red]error ({escape(r.stage)}): {escape(r.error)}[/]", "", "")
+            continue
+        counts = r.token_counts
+        tokens = f"{counts.caption}" + (f"/{r.richness.target_tokens}" if r.richness else "")
+        table.add_row(escape(file), escape(r.caption) or "[dim](none)[/]", tokens, escape(r.restoration_prompt))
+    stdout_console().print(table)
