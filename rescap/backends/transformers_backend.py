@@ -2,8 +2,9 @@
 
 - One ``generate()`` call per micro-batch of ``batch_size`` conversations, left-padded, so a batch
   costs little more than its longest item.
-- JSON-schema constrained decoding through xgrammar's transformers logits processor: the grammar
-  masks every token that would leave the schema, so even a random-weights model emits valid JSON.
+- JSON-schema constrained decoding with xgrammar (its batch matcher, see ``grammar.py``): the
+  grammar masks every token that would leave the schema, so even a random-weights model emits
+  valid JSON.
 - Images are fitted to ``max_image_pixels`` before the model's processor sees them.
 
 Example:
@@ -30,7 +31,8 @@ class TransformersBackend(VLMBackend):
 
     Options: ``revision``, ``device`` ("auto", "cpu", "cuda", "cuda:1", ...), ``dtype`` ("auto":
     bfloat16 on GPU, float32 on CPU), ``batch_size`` (conversations per ``generate`` call),
-    ``max_image_pixels``, ``trust_remote_code``, ``attn_implementation``.
+    ``max_image_pixels``, ``trust_remote_code``, ``attn_implementation``, ``cache_implementation``
+    (``"static"`` speeds up long batched generation on some architectures).
     """
 
     name = "transformers"
@@ -46,6 +48,7 @@ class TransformersBackend(VLMBackend):
         batch_size: int = 8,
         trust_remote_code: bool = False,
         attn_implementation: str | None = None,
+        cache_implementation: str | None = None,
         **options: Any,
     ):
         super().__init__(model, **options)
@@ -53,6 +56,7 @@ class TransformersBackend(VLMBackend):
         transformers = require("transformers", "transformers")
         ensure_torchvision_importable()
         self.batch_size = max(1, int(batch_size))
+        self.cache_implementation = cache_implementation  # e.g. "static": faster long batches on some models
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
@@ -160,11 +164,14 @@ class TransformersBackend(VLMBackend):
         }
         if params.temperature > 0:
             generate_kwargs.update(temperature=params.temperature, top_p=params.top_p)
+        if self.cache_implementation:
+            generate_kwargs["cache_implementation"] = self.cache_implementation
         if params.stop:
             generate_kwargs.update(stop_strings=params.stop, tokenizer=self.tokenizer)
         if params.json_schema is not None:
-            xgr = require("xgrammar", "transformers")
-            generate_kwargs["logits_processor"] = [xgr.contrib.hf.LogitsProcessor(self._compiled_grammar(params.json_schema))]
+            from .grammar import BatchJsonLogitsProcessor
+
+            generate_kwargs["logits_processor"] = [BatchJsonLogitsProcessor(self._compiled_grammar(params.json_schema))]
         if params.seed is not None:
             torch.manual_seed(params.seed)
         with torch.inference_mode(), self._timed_model_call():

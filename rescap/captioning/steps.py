@@ -65,20 +65,20 @@ def degradation_schema() -> dict:
     return {
         "type": "object",
         "properties": {
-            "assessment": {"type": "string", "maxLength": 160},
+            "assessment": {"type": "string", "maxLength": 120},
             "noise": _LEVEL, "blur": _LEVEL, "compression": _LEVEL, "resolution": _LEVEL,
-            "other": {"type": "array", "items": {"type": "string", "maxLength": 24}, "maxItems": 3},
+            "other": {"type": "array", "items": {"type": "string", "maxLength": 20}, "maxItems": 2},
         },
         "required": ["assessment", "noise", "blur", "compression", "resolution", "other"],
         "additionalProperties": False,
     }  # fmt: skip
 
 
-def content_schema(max_subjects: int = 6) -> dict:
+def content_schema(max_subjects: int = 5) -> dict:
     subject = {
         "type": "object",
         "properties": {
-            "name": {"type": "string", "maxLength": 40},
+            "name": {"type": "string", "maxLength": 32},
             "area": {"enum": ["large", "medium", "small"]},
             "category": {"enum": ["benefits_from_detail", "insensitive", "harmed_by_detail"]},
         },
@@ -87,7 +87,7 @@ def content_schema(max_subjects: int = 6) -> dict:
     }
     return {
         "type": "object",
-        "properties": {"scene": {"type": "string", "maxLength": 80}, "subjects": {"type": "array", "items": subject, "maxItems": max_subjects}},
+        "properties": {"scene": {"type": "string", "maxLength": 60}, "subjects": {"type": "array", "items": subject, "maxItems": max_subjects}},
         "required": ["scene", "subjects"],
         "additionalProperties": False,
     }
@@ -102,7 +102,7 @@ def caption_schema(max_chars: int) -> dict:
     }
 
 
-def analysis_schema(max_subjects: int = 6) -> dict:
+def analysis_schema(max_subjects: int = 5) -> dict:
     return {
         "type": "object",
         "properties": {"degradation": degradation_schema(), "content": content_schema(max_subjects)},

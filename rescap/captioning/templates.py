@@ -107,6 +107,6 @@ class PromptTemplates:
         return cls(env, sources)
 
     def render(self, step: str, **context: Any) -> str:
-        defaults = {k: None for k in STEP_VARIABLES[step]} | {"max_subjects": 6, "style": "sentence"}
+        defaults = {k: None for k in STEP_VARIABLES[step]} | {"max_subjects": 5, "style": "sentence"}
         text = self.environment.get_template(f"{step}.j2").render(**(defaults | context))
         return "\n".join(line.rstrip() for line in text.strip().splitlines())

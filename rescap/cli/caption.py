@@ -24,7 +24,7 @@ def caption(
     restorer: str = typer.Option("sd", "--restorer", help="Restorer whose text budget and prompts to fit (rescap restorers)."),
     json_output: bool = typer.Option(False, "--json", help="One JSON object per line per image (the whole PromptBundle)."),
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only bundle (negative and restoration prompts)."),
-    mode: str = typer.Option("fused", "--mode", help="Chain of thought: fused (2 calls), chain (3), single (1)."),
+    mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain (3 calls), fused (2), single (1)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batched VLM call."),
     relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Folder of the restorer's own tokenizer, for exact token counts."),

@@ -53,7 +53,8 @@ def estimate_degradation(
         # a gray picture stored as RGB: its noise, if any, is the same in all three channels
         pixels = pixels[..., 1:2]
     noise_sigma = estimate_noise(pixels).sigma
-    from_pixels = estimate_jpeg_from_pixels(pixels)
+    gray = luminance(pixels)
+    from_pixels = estimate_jpeg_from_pixels(pixels, gray)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
         luma_table = loaded.jpeg_quantization[min(loaded.jpeg_quantization)]
@@ -65,7 +66,6 @@ def estimate_degradation(
         before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid)
         if before is not None:
             noise_sigma = max(noise_sigma, before)
-    gray = luminance(pixels)
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum)
     gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0

@@ -168,12 +168,13 @@ def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return excess, possible
 
 
-def _estimate_at(y: np.ndarray, clipped: np.ndarray, offset: tuple[int, int]) -> tuple[int, float]:
+def _estimate_at(y: np.ndarray, clipped: np.ndarray, offset: tuple[int, int], max_blocks: int = 0) -> tuple[int, float]:
     blocks = to_blocks(y[..., None] - 128.0, offset)[:, 0]
     bad = to_blocks(clipped[..., None].astype(np.float32), offset)[:, 0].max(axis=(1, 2)) > 0
     blocks = blocks[~bad]
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[np.linspace(0, len(blocks) - 1, MAX_BLOCKS).astype(int)]
+    limit = max_blocks or MAX_BLOCKS
+    if len(blocks) > limit:
+        blocks = blocks[np.linspace(0, len(blocks) - 1, limit).astype(int)]
     if len(blocks) < 16:
         return 0, 0.0
     coef = block_dct(blocks).reshape(len(blocks), -1)
@@ -183,7 +184,12 @@ def _estimate_at(y: np.ndarray, clipped: np.ndarray, offset: tuple[int, int]) ->
     return int(QUALITIES[best]), share
 
 
-def estimate_jpeg_from_pixels(img: np.ndarray) -> PixelJpegEstimate:
+# A first look on this many blocks rejects images with no lattice at all (most of them) cheaply.
+QUICK_BLOCKS = 300
+QUICK_REJECT_SHARE = 0.12
+
+
+def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -> PixelJpegEstimate:
     """Detect JPEG compression in decoded pixels (H x W x C, 0-255) and estimate its IJG quality.
 
     Example:
@@ -198,13 +204,15 @@ def estimate_jpeg_from_pixels(img: np.ndarray) -> PixelJpegEstimate:
     """
     if min(img.shape[:2]) < 2 * BLOCK:
         return PixelJpegEstimate(None, (0, 0), 0.0)
-    y = luminance(img)
+    y = luminance(img) if luma is None else luma
     clipped = np.any((img <= 0) | (img >= 255), axis=2)
     offset, _ = _grid_offset(y)
     candidates = [offset] if offset == (0, 0) else [offset, (0, 0)]
-    best = (0, 0.0, (0, 0))
+    best = (0, 0.0, offset)
     for off in candidates:
-        quality, share = _estimate_at(y, clipped, off)
+        quality, share = _estimate_at(y, clipped, off, QUICK_BLOCKS)
+        if share >= QUICK_REJECT_SHARE:
+            quality, share = _estimate_at(y, clipped, off)
         if share > best[1]:
             best = (quality, share, off)
     quality, share, off = best

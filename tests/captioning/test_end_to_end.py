@@ -51,6 +51,8 @@ def test_one_call_per_step_on_a_real_backend(backends, photos):
     backend.stats = type(backend.stats)()
     Captioner(backend, relevance=None, mode="fused").caption_batch([photos["astronaut"]] * 4)
     assert backend.stats.items == 8  # 4 images x 2 steps
+    Captioner(backend, relevance=None).caption_batch([photos["astronaut"]] * 4)
+    assert backend.stats.items == 8 + 12  # the default, chain: 3 steps
 
 
 def test_json_lines_from_the_cli(tiny, tmp_path, astronaut):
