@@ -77,7 +77,7 @@ def test_richness_follows_severity_and_content(astronaut):
 
 def test_caption_prompt_carries_the_target_and_harmed_subjects(noisy):
     backend = ScriptedBackend(script(category="harmed_by_detail"))
-    bundle = Captioner(backend, relevance=None).caption(noisy)
+    bundle = Captioner(backend, relevance=None, mode="fused").caption(noisy)
     caption_prompt = backend.prompts[-1]
     assert f"about {bundle.richness.target_words} words" in caption_prompt
     assert "Keep fur and grass brief and generic" in caption_prompt
@@ -109,7 +109,7 @@ def test_a_failed_item_does_not_sink_the_batch(noisy, astronaut):
         calls["n"] += 1
         return None if (step == "analysis" and calls["n"] == 2) else script()(prompt, step)
 
-    bundles = Captioner(ScriptedBackend(answer), relevance=None).caption_batch([noisy, astronaut, "/no/such.png"])
+    bundles = Captioner(ScriptedBackend(answer), relevance=None, mode="fused").caption_batch([noisy, astronaut, "/no/such.png"])
     assert isinstance(bundles[0].caption, str)
     assert isinstance(bundles[1], CaptionFailure) and bundles[1].stage == "vlm:analysis"
     assert isinstance(bundles[2], CaptionFailure) and bundles[2].stage == "estimate"
