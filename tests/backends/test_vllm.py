@@ -63,7 +63,7 @@ def vllm_server(qwen):
     port = _free_port()
     cmd = [
         sys.executable, os.path.join(os.path.dirname(__file__), "vllm_serve.py"), qwen,
-        "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--max-model-len", "1024",
+        "--host", "127.0.0.1", "--port", str(port), "--enforce-eager", "--max-model-len", "2048",
         "--served-model-name", "tiny-qwen", "--gpu-memory-utilization", "0.2",
         "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
     ]  # fmt: skip
@@ -118,3 +118,35 @@ def test_openai_backend_against_vllm_serve(vllm_server, pictures):
     assert f"items {', '.join(map(str, failed))}" in str(err)
     assert all("cannot reach" in err.results[i].error or "timed out" in err.results[i].error for i in failed)
     assert backend.requests_sent >= len(convs) + 2  # the failed ones were retried
+
+
+def _check_bundles(bundles):
+    from rescap.captioning.bundle import PromptBundle
+    from rescap.control.degradation_words import find_degradation_words
+
+    for bundle in bundles:
+        assert isinstance(bundle, PromptBundle), bundle
+        assert bundle.positive_prompt and bundle.negative_prompt and bundle.restoration_prompt
+        assert [t.step for t in bundle.trace] == ["degradation", "content", "caption"]
+        assert all(t.parsed is not None for t in bundle.trace)
+        assert bundle.token_counts.positive_fits and find_degradation_words(bundle.caption) == []
+
+
+def test_captioner_on_vllm_in_process(qwen, photos):
+    from rescap.captioning.captioner import Captioner
+    from rescap.degradation.synthesize import add_gaussian_noise
+
+    backend = create_backend(f"vllm:{qwen}", enforce_eager=True, max_model_len=2048, gpu_memory_utilization=0.2)
+    try:
+        images = [add_gaussian_noise(photos["astronaut"], 20, seed=0), photos["coffee"]]
+        _check_bundles(Captioner(backend, relevance=None, restorer="supir").caption_batch(images))
+    finally:
+        backend.close()
+
+
+def test_captioner_on_vllm_serve(vllm_server, photos):
+    from rescap.captioning.captioner import Captioner
+
+    _, url = vllm_server
+    backend = create_backend("openai:", base_url=url)
+    _check_bundles(Captioner(backend, relevance=None, restorer="pasd").caption_batch([photos["astronaut"], photos["grass"]]))
