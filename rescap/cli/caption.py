@@ -21,7 +21,10 @@ def caption(
     ),  # fmt: skip
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
     richness: str = typer.Option("auto", "--richness", "-r", help=_RICHNESS_HELP),
-    restorer: str = typer.Option("sd", "--restorer", help="Restorer whose text budget and prompts to fit (rescap restorers)."),
+    restorer: str = typer.Option(
+        "sd", "--restorer",
+        help="Restorer whose text budget and prompts to fit: supir, seesr, pasd, diffbir, osediff, s3diff, hypir, spire, dreamclear, sd.",
+    ),  # fmt: skip
     json_output: bool = typer.Option(False, "--json", help="One JSON object per line per image (the whole PromptBundle)."),
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only bundle (negative and restoration prompts)."),
     mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain (3 calls), fused (2), single (1)."),
