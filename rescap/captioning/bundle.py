@@ -65,7 +65,7 @@ class PromptBundle(BaseModel):
     assessment: DegradationAssessment | None = None
     content: ContentAnalysis | None = None
     richness: Richness | None = None
-    relevance: list[PhraseRelevance] | None = None
+    relevance_scores: list[PhraseRelevance] | None = None
     removed: list[str] = Field(default_factory=list, description="text removed by the filters, in order")
     token_counts: TokenCounts
     trace: list[StepTrace] = Field(default_factory=list)

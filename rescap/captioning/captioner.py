@@ -431,7 +431,7 @@ class Captioner:
         return PromptBundle(
             image=it.name, restorer=self.profile.name, caption=caption, positive_prompt=positive,
             negative_prompt=negative, restoration_prompt=restoration_prompt(report), degradation=report,
-            assessment=it.assessment, content=it.content, richness=richness, relevance=relevance,
+            assessment=it.assessment, content=it.content, richness=richness, relevance_scores=relevance,
             removed=[r for r in removed if r], token_counts=counts, trace=it.trace, timings=dict(it.timings),
             model=self.backend.model_string if self.backend is not None else None, rescap_version=__version__,
             image_embedding=embedding, degradation_vector=degradation_vector(report),

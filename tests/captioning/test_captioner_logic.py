@@ -99,7 +99,7 @@ def test_relevance_drops_low_scoring_phrases_but_keeps_the_subject(noisy):
     backend = ScriptedBackend(script(caption="A red fox in grass, a purple elephant, under a cloudy sky."))
     bundle = Captioner(backend, relevance=Scorer()).caption(noisy)
     assert bundle.caption == "A red fox in grass, under a cloudy sky."
-    assert [r.kept for r in bundle.relevance] == [True, False, True]
+    assert [r.kept for r in bundle.relevance_scores] == [True, False, True]
 
 
 def test_a_failed_item_does_not_sink_the_batch(noisy, astronaut):
