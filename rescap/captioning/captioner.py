@@ -9,8 +9,8 @@ Per batch of images, every VLM step is one batched backend call across the batch
 - ``single`` (1 call): all three in one answer; the length is set before the content is known.
 
 Why ``chain``: each step's prompt and answer stay short and simple, which small VLMs follow best,
-and on ``benchmarks/captioner.py`` it was also the fastest (32 images batched: chain 16.1 img/s,
-fused 13.0, single 14.6 - shorter answers mean shorter sequences, which outweighs the extra call).
+and on ``benchmarks/captioner.py`` it was also the fastest (32 images batched: chain 17.8 img/s,
+fused 16.1, single 15.4 - shorter answers mean shorter sequences, which outweighs the extra call).
 
 Example:
     >>> from rescap.captioning.captioner import Captioner
