@@ -100,46 +100,8 @@ def data_url(image, fmt: str = "PNG") -> str:
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
-def split_conversation(conversation: Conversation, max_pixels: int) -> tuple[Conversation, list]:
-    """Images pulled out of ``conversation`` (fitted) and the messages with image placeholders.
-
-    Placeholders are ``{"type": "image"}`` parts, in order, as chat templates expect them.
-    """
-    images = []
-    messages: Conversation = []
-    for message in conversation:
-        content = message.get("content")
-        if isinstance(content, str) or content is None:
-            messages.append({"role": message["role"], "content": content or ""})
-            continue
-        parts = []
-        for part in content:
-            if part.get("type") in IMAGE_PART_TYPES:
-                images.append(load_image_part(part, max_pixels))
-                parts.append({"type": "image"})
-            elif part.get("type") == "text":
-                parts.append({"type": "text", "text": part.get("text", "")})
-            else:
-                raise ValueError(f"unsupported content part type {part.get('type')!r}")
-        messages.append({"role": message["role"], "content": parts})
-    return messages, images
-
-
-def to_pil_messages(conversation: Conversation, max_pixels: int) -> Conversation:
-    """The conversation with every image as a fitted PIL image part (``image_pil``, vLLM's form)."""
-    messages, images = split_conversation(conversation, max_pixels)
-    pending = iter(images)
-    for message in messages:
-        if isinstance(message["content"], list):
-            message["content"] = [
-                {"type": "image_pil", "image_pil": next(pending)} if part["type"] == "image" else part
-                for part in message["content"]
-            ]
-    return messages
-
-
-def to_openai_messages(conversation: Conversation, max_pixels: int) -> Conversation:
-    """The conversation with every image as a fitted PNG data URL (http(s) URLs pass through)."""
+def _map_images(conversation: Conversation, convert) -> Conversation:
+    """The conversation with every image part replaced by ``convert(part)``; text kept, strings too."""
     out: Conversation = []
     for message in conversation:
         content = message.get("content")
@@ -149,15 +111,42 @@ def to_openai_messages(conversation: Conversation, max_pixels: int) -> Conversat
         parts = []
         for part in content:
             if part.get("type") in IMAGE_PART_TYPES:
-                url = part.get("image_url")
-                url = url.get("url") if isinstance(url, dict) else url
-                if isinstance(url, str) and url.startswith(("http://", "https://")):
-                    parts.append({"type": "image_url", "image_url": {"url": url}})
-                else:
-                    parts.append({"type": "image_url", "image_url": {"url": data_url(load_image_part(part, max_pixels))}})
+                parts.append(convert(part))
             elif part.get("type") == "text":
                 parts.append({"type": "text", "text": part.get("text", "")})
             else:
                 raise ValueError(f"unsupported content part type {part.get('type')!r}")
         out.append({"role": message["role"], "content": parts})
     return out
+
+
+def split_conversation(conversation: Conversation, max_pixels: int) -> tuple[Conversation, list]:
+    """Images pulled out of ``conversation`` (fitted) and the messages with image placeholders.
+
+    Placeholders are ``{"type": "image"}`` parts, in order, as chat templates expect them.
+    """
+    images: list = []
+
+    def placeholder(part: dict[str, Any]) -> dict[str, Any]:
+        images.append(load_image_part(part, max_pixels))
+        return {"type": "image"}
+
+    return _map_images(conversation, placeholder), images
+
+
+def to_pil_messages(conversation: Conversation, max_pixels: int) -> Conversation:
+    """The conversation with every image as a fitted PIL image part (``image_pil``, vLLM's form)."""
+    return _map_images(conversation, lambda part: {"type": "image_pil", "image_pil": load_image_part(part, max_pixels)})
+
+
+def to_openai_messages(conversation: Conversation, max_pixels: int) -> Conversation:
+    """The conversation with every image as a fitted PNG data URL (http(s) URLs pass through)."""
+
+    def as_url(part: dict[str, Any]) -> dict[str, Any]:
+        url = part.get("image_url")
+        url = url.get("url") if isinstance(url, dict) else url
+        if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            url = data_url(load_image_part(part, max_pixels))
+        return {"type": "image_url", "image_url": {"url": url}}
+
+    return _map_images(conversation, as_url)

@@ -158,3 +158,13 @@ def not_found_message(
         )
         + f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
     )
+
+
+def loading_error(exc: BaseException, model: str, resolved: ResolvedModel, backend: str) -> Exception:
+    """The error to raise when loading ``model`` failed with ``exc``: not found, or a broken load."""
+    from .base import BackendError
+
+    cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if is_missing_model_error(exc):
+        return ModelNotFoundError(not_found_message(model, resolved.revision, backend, [resolved.source], cause))
+    return BackendError(f"cannot load {model} with {backend}: {type(exc).__name__}: {cause}")

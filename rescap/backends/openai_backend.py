@@ -24,7 +24,7 @@ from typing import Any
 from ..extras import require
 from .base import BackendError, Conversation, GenerationParams, GenerationResult, VLMBackend
 from .media import to_openai_messages
-from .structured import normalise_json, schema_for_response_format
+from .structured import finish_json, schema_for_response_format
 
 
 def _run_coroutine(coro):
@@ -173,11 +173,7 @@ class OpenAIBackend(VLMBackend):
             result.prompt_tokens = response.usage.prompt_tokens
             result.completion_tokens = response.usage.completion_tokens
         if params.json_schema is not None:
-            try:
-                result.text = normalise_json(result.text)
-            except ValueError as exc:
-                cut = " (cut at max_new_tokens; raise it)" if choice.finish_reason == "length" else ""
-                result.error = f"{exc}{cut}"
+            finish_json(result)
         return result
 
 

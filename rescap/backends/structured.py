@@ -20,6 +20,15 @@ def normalise_json(text: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def finish_json(result) -> None:
+    """Normalise a schema-constrained ``GenerationResult`` in place, or set its error (cut output)."""
+    try:
+        result.text = normalise_json(result.text or "")
+    except ValueError as exc:
+        cut = " (cut at max_new_tokens; raise it)" if result.finish_reason == "length" else ""
+        result.error = f"{exc}{cut}"
+
+
 def schema_for_response_format(schema: dict[str, Any], name: str = "rescap_output") -> dict[str, Any]:
     """An OpenAI ``response_format`` asking for JSON valid against ``schema``."""
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}

@@ -19,10 +19,10 @@ import json
 from typing import Any
 
 from ..extras import require
-from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
+from .base import Conversation, GenerationParams, GenerationResult, VLMBackend
 from .media import split_conversation
-from .model_source import DEFAULT_CPU_MODEL, is_missing_model_error, not_found_message, resolve_model
-from .structured import normalise_json
+from .model_source import DEFAULT_CPU_MODEL, loading_error, resolve_model
+from .structured import finish_json
 from .torch_compat import ensure_torchvision_importable
 
 
@@ -77,12 +77,7 @@ class TransformersBackend(VLMBackend):
                 model_kwargs["attn_implementation"] = attn_implementation
             self.hf_model = transformers.AutoModelForImageTextToText.from_pretrained(resolved.source, **model_kwargs)
         except Exception as exc:
-            cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if is_missing_model_error(exc):
-                raise ModelNotFoundError(
-                    not_found_message(model, resolved.revision, self.name, [resolved.source], cause)
-                ) from exc
-            raise BackendError(f"cannot load {model} with {self.name}: {type(exc).__name__}: {cause}") from exc
+            raise loading_error(exc, model, resolved, self.name) from exc
         self.hf_model.to(device).eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         self.tokenizer.padding_side = "left"
@@ -197,11 +192,7 @@ class TransformersBackend(VLMBackend):
                 completion_tokens=len(kept),
             )
             if params.json_schema is not None:
-                try:
-                    result.text = normalise_json(text)
-                except ValueError as exc:
-                    cut = " (cut at max_new_tokens; raise it)" if finish == "length" else ""
-                    result.text, result.error = text, f"{exc}{cut}"
+                finish_json(result)
             results.append(result)
         return results
 
@@ -213,4 +204,4 @@ class TransformersBackend(VLMBackend):
                 self._torch.cuda.empty_cache()
 
 
-__all__ = ["TransformersBackend", "BackendError"]
+__all__ = ["TransformersBackend"]

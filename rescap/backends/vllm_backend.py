@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..extras import require
-from .base import BackendError, Conversation, GenerationParams, GenerationResult, ModelNotFoundError, VLMBackend
+from .base import Conversation, GenerationParams, GenerationResult, VLMBackend
 from .media import to_pil_messages
-from .model_source import DEFAULT_GPU_MODEL, is_missing_model_error, not_found_message, resolve_model
-from .structured import normalise_json
+from .model_source import DEFAULT_GPU_MODEL, loading_error, resolve_model
+from .structured import finish_json
 from .torch_compat import ensure_torchvision_importable
 
 
@@ -67,12 +67,7 @@ class VLLMBackend(VLMBackend):
         try:
             self.llm = vllm.LLM(**engine)
         except Exception as exc:
-            cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if is_missing_model_error(exc):
-                raise ModelNotFoundError(
-                    not_found_message(model, resolved.revision, self.name, [resolved.source], cause)
-                ) from exc
-            raise BackendError(f"cannot load {model} with {self.name}: {type(exc).__name__}: {cause}") from exc
+            raise loading_error(exc, model, resolved, self.name) from exc
         self._vllm = vllm
 
     def _sampling_params(self, params: GenerationParams):
@@ -125,11 +120,7 @@ class VLLMBackend(VLMBackend):
             result.prompt_tokens = len(output.prompt_token_ids or [])
             result.completion_tokens = len(completion.token_ids)
             if params.json_schema is not None:
-                try:
-                    result.text = normalise_json(completion.text)
-                except ValueError as exc:
-                    cut = " (cut at max_new_tokens; raise it)" if completion.finish_reason == "length" else ""
-                    result.error = f"{exc}{cut}"
+                finish_json(result)
         return results
 
     def close(self) -> None:
