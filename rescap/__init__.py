@@ -25,6 +25,7 @@ _LAZY = {
     "CaptionError": "rescap.captioning.captioner",
     "PromptBundle": "rescap.captioning.bundle",
     "RichnessPolicy": "rescap.control.richness",
+    "wrap": "rescap.wrap",
     "ImageLoadError": "rescap.images",
     "ImageTooLargeError": "rescap.images",
 }
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .captioning.captioner import CaptionError, Captioner
     from .control.richness import RichnessPolicy
     from .images import ImageLoadError, ImageTooLargeError, load_image
+    from .wrap import wrap
 
 
 def __getattr__(name: str) -> Any:

@@ -111,6 +111,15 @@ def load_picture(source: Any, max_pixels: int):
     return fit_pixels(Image.fromarray(array), max_pixels)
 
 
+def _adapter_composer(name: str, tokenizer: str | None) -> Callable[[str], str] | None:
+    """The registered adapter's own caption + quality-prompt join, when there is an adapter by that name."""
+    from ..adapters.registry import available_adapters, get_adapter
+
+    if name.strip().lower() not in available_adapters():
+        return None
+    return get_adapter(name, tokenizer=tokenizer).positive_for if tokenizer else get_adapter(name).positive_for
+
+
 class Captioner:
     """Captions images for a restorer: ``caption(image)`` and ``caption_batch(images)``.
 
@@ -139,6 +148,8 @@ class Captioner:
         prompts_dir: str | None = None,
         mode: Mode = "chain",
         tokenizer: str | None = None,
+        counter: TokenCounter | None = None,
+        compose: Callable[[str], str] | None = None,
         max_subjects: int = 5,
         embeddings: bool = False,
         max_image_pixels: int = 448 * 448,
@@ -152,12 +163,15 @@ class Captioner:
             backend = create_backend(backend)
         self.backend: VLMBackend | None = backend  # type: ignore[assignment]
         self.profile = get_restorer(restorer) if isinstance(restorer, str) else restorer
+        if compose is None and isinstance(restorer, str):
+            compose = _adapter_composer(restorer, tokenizer)
         self.policy = policy or RichnessPolicy()
         if mode not in ("fused", "chain", "single"):
             raise ValueError(f"mode must be fused, chain or single, not {mode!r}")
         self.mode = mode
         self.templates = templates or PromptTemplates.load(prompts_dir)
-        self.counter: TokenCounter = counter_for(self.profile.tokenizer, tokenizer)
+        self.counter: TokenCounter = counter or counter_for(self.profile.tokenizer, tokenizer)
+        self._compose = compose  # a restorer adapter's own caption + quality-prompt join
         self.max_subjects = max_subjects
         self.embeddings = embeddings
         self.max_image_pixels = max_image_pixels
@@ -173,8 +187,8 @@ class Captioner:
     # -- configuration ------------------------------------------------------------------------
     def _caption_budget(self) -> int:
         """Tokens left for the caption once the restorer's own quality prompt is in the window."""
-        quality = self.profile.quality_prompt
-        used = self.counter.count(self.profile.joiner + quality) if quality else 0
+        probe = "fox"
+        used = max(self.counter.count(self.compose_positive(probe)) - self.counter.count(probe), 0)
         margin = 0 if self.counter.exact else 2  # an approximate count may be a token or two short
         return max(self.profile.caption_window - used - margin, 0)
 
@@ -392,6 +406,8 @@ class Captioner:
 
     def compose_positive(self, caption: str) -> str:
         """The caption joined with the restorer's quality prompt the way the restorer joins them."""
+        if self._compose is not None:
+            return self._compose(caption)
         quality = self.profile.quality_prompt
         if not quality:
             return caption

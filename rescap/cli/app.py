@@ -5,10 +5,12 @@ from __future__ import annotations
 import typer
 
 from .._version import __version__
+from . import adapters as adapters_cmd
 from . import backends as backends_cmd
 from . import caption as caption_cmd
 from . import estimate as estimate_cmd
 from . import extras as extras_cmd
+from . import restore as restore_cmd
 
 app = typer.Typer(
     name="rescap",
@@ -37,5 +39,8 @@ def _root(
 
 app.command("estimate")(estimate_cmd.estimate)
 app.command("caption")(caption_cmd.caption)
+app.command("prompt")(restore_cmd.prompt)
+app.command("restore")(restore_cmd.restore)
 app.command("extras")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends")
+app.add_typer(adapters_cmd.app, name="adapters")

@@ -1,0 +1,42 @@
+"""SPIRE: "SPIRE: Semantic Prompt-Driven Image Restoration" (Qi et al., ECCV 2024). The code is not
+public; the interface follows the paper: a semantic prompt ``c_s`` (what the image shows) and a
+restoration prompt ``c_r`` naming each degradation with its parameters ("denoise with sigma 25;
+deblur with sigma 1.5; remove JPEG artifacts at quality 30; upsample 4x"); in blind mode
+``c_r = "Remove all degradation"`` and ``c_s`` is empty.
+
+rescap fills ``c_s`` with the caption and ``c_r`` with the restoration prompt built from the measured
+degradation; both are written per image (``<stem>.txt`` and ``<stem>.restoration.txt``).
+
+Example:
+    >>> from rescap.adapters import get_adapter
+    >>> final = get_adapter("spire").final_prompts_for("a red fox", restoration="denoise with sigma 25")
+    >>> final.positive, final.extra["restoration_prompt"]
+    ('a red fox', 'denoise with sigma 25')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..captioning.restoration_prompts import BLIND_RESTORATION_PROMPT
+from .base import FinalPrompts, RestorerAdapter, _relative
+
+
+class SPIREAdapter(RestorerAdapter):
+    name = "spire"
+    restorer = "spire"
+    paper = "Qi et al., SPIRE: Semantic Prompt-Driven Image Restoration, ECCV 2024"
+    repository = "(code not public; interface from the paper)"
+    commit = "-"
+
+    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
+        return FinalPrompts(
+            positive=caption, negative="" if negative is None else negative, caption=caption,
+            extra={"restoration_prompt": restoration or BLIND_RESTORATION_PROMPT},
+        )  # fmt: skip
+
+    def export(self, prompts: FinalPrompts, image: Path, out_dir: Path, relative_to: Path | None = None) -> list[Path]:
+        written = super().export(prompts, image, out_dir, relative_to)
+        second = out_dir / _relative(image, relative_to).with_suffix(".restoration.txt")
+        second.write_text(prompts.extra["restoration_prompt"] + "\n", encoding="utf-8")
+        return written + [second]

@@ -1,0 +1,217 @@
+"""``rescap prompt`` (the exact strings a restorer receives) and ``rescap restore`` (run it)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .._version import __version__
+
+
+def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
+    """A Captioner fitted to the adapter's restorer (budget and counter)."""
+    from ..backends import BackendError, create_backend
+    from ..captioning.captioner import Captioner
+    from ..control.richness import RichnessPolicy, parse_richness
+    from ..extras import MissingExtraError
+
+    try:
+        policy = RichnessPolicy(mode=parse_richness(richness))
+        backend = None
+        if not no_vlm:
+            backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
+        spec = None if relevance.lower() in ("off", "none", "no") else relevance
+        return Captioner(
+            backend, policy=policy, restorer=adapter.profile, counter=adapter.counter, compose=adapter.positive_for,
+            relevance=spec, mode=mode,
+        )  # fmt: skip
+    except (BackendError, MissingExtraError, ValueError, KeyError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def _adapter(name: str, tokenizer: Optional[str]):
+    from ..adapters import get_adapter
+
+    try:
+        return get_adapter(name, tokenizer=tokenizer) if tokenizer else get_adapter(name)
+    except (KeyError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def _sidecar_caption(captions: Path, image: Path, root: Optional[Path]) -> str:
+    from ..adapters.base import _relative
+
+    path = captions / _relative(image, root).with_suffix(".txt")
+    if not path.is_file():
+        raise FileNotFoundError(f"no caption file {path}")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _bundle_from_caption(captioner, image: Path, caption: str):
+    """A degradation-only bundle carrying a caption read from a file."""
+    bundle = captioner.caption(str(image))
+    positive = captioner.compose_positive(caption)
+    counts = bundle.token_counts.model_copy(
+        update={"caption": captioner.counter.count(caption), "positive": captioner.counter.count(positive)}
+    )
+    return bundle.model_copy(update={"caption": caption, "positive_prompt": positive, "token_counts": counts})
+
+
+def prompt(
+    image: Path = typer.Argument(..., help="The image to make prompts for.", show_default=False),
+    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
+    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
+    caption_text: Optional[str] = typer.Option(None, "--caption", help="Use this caption instead of captioning."),
+    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
+    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="The restorer's tokenizer folder, for exact counts."),
+    user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before the caption."),
+    user_negative: Optional[str] = typer.Option(None, "--negative", help="Your own negative text, merged first."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object: strings, counts, warnings."),
+) -> None:
+    """Show the exact positive/negative strings a restorer will receive, their token counts, and warnings.
+
+    Warnings flag truncation (a caption pushing the restorer's quality prompt out of its window), a
+    literal "None", an empty caption, and words that describe the degradation.
+
+    Example: rescap prompt photo.jpg --restorer supir --no-vlm
+    """
+    adapter = _adapter(restorer, tokenizer)
+    captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, "chain")
+    try:
+        bundle = _bundle_from_caption(captioner, image, caption_text) if caption_text is not None else captioner.caption(str(image))
+    except Exception as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    final = adapter.final_prompts(bundle, user_prompt, user_negative)
+    check = adapter.check(final)
+    record = {"file": str(image), "restorer": adapter.name, **final.model_dump(), "check": check.model_dump(), "restoration_prompt": bundle.restoration_prompt}
+    if json_output:
+        typer.echo(json.dumps(record, ensure_ascii=False))
+        return
+    from rich.markup import escape
+
+    from .console import stdout_console
+
+    console = stdout_console()
+    console.print(f"[bold]{escape(adapter.name)}[/] <- {escape(str(image))}  ({check.counter}{'' if check.exact else ', approximate'})")
+    console.print(f"[bold]positive[/] ({check.positive_tokens}/{check.window - adapter.profile.special_tokens} tokens):\n{escape(final.positive)}")
+    console.print(f"[bold]negative[/] ({check.negative_tokens} tokens):\n{escape(final.negative)}")
+    for key, value in final.extra.items():
+        console.print(f"[bold]{escape(key)}[/]:\n{escape(value)}")
+    console.print(f"[bold]restoration prompt[/]: {escape(bundle.restoration_prompt)}")
+    for warning in check.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+
+
+def restore(
+    inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT..."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for restored images and their JSON records."),
+    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
+    restorer_path: Optional[str] = typer.Option(
+        None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
+    ),
+    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="Read captions from DIR/<relative path>.txt instead."),
+    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
+    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the restorer's sampler."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="img2img strength (pipelines that take it)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
+    device: str = typer.Option("cpu", "--device", help="Device for the restorer (cpu, cuda, cuda:1)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose output already exists."),
+    user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before every caption."),
+) -> None:
+    """Caption each image (or read its caption file), build the restorer's exact prompts, restore it.
+
+    Writes OUTPUT/<relative path>.png and a JSON record next to it (prompts used, degradation,
+    warnings, timings). Existing outputs are skipped unless --overwrite; one failed image does not
+    stop the others (exit 1 at the end). Restorers that cannot run here get their per-image prompt
+    files written instead (the layout their own scripts read).
+
+    Examples:
+
+        rescap restore photos/ -o restored/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler
+
+        rescap restore photos/ -o prompts/ --restorer supir --no-vlm
+    """
+    from ..adapters import RestorerUnavailable
+    from ..adapters.base import _relative
+    from ..files import iter_image_files
+    from .console import progress_bar, stderr_console
+
+    adapter = _adapter(restorer, None)
+    files = list(iter_image_files(inputs))
+    if not files:
+        typer.echo("no image files found", err=True)
+        raise typer.Exit(1)
+    root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
+    console = stderr_console()
+    runner = None
+    try:
+        runner = adapter.load(restorer_path, device=device)
+    except RestorerUnavailable as exc:
+        console.print(f"[yellow]{exc}[/]\nwriting per-image prompt files to {output} instead")
+    except Exception as exc:
+        typer.echo(f"error: cannot load the restorer: {exc}", err=True)
+        raise typer.Exit(2)
+    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, "chain")
+    output.mkdir(parents=True, exist_ok=True)
+    done = skipped = failed = 0
+    progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)
+    with progress:
+        for path in files:
+            rel = _relative(path, root)
+            target = output / rel.with_suffix(".png")
+            record_path = output / rel.with_suffix(".json")
+            if runner is not None and target.exists() and not overwrite:
+                skipped += 1
+                progress.advance(task)
+                continue
+            record: dict = {"file": str(path), "output": str(target) if runner is not None else None, "restorer": adapter.name, "rescap_version": __version__}
+            try:
+                t0 = time.perf_counter()
+                bundle = (
+                    _bundle_from_caption(captioner, path, _sidecar_caption(captions, path, root))
+                    if captions is not None
+                    else captioner.caption(str(path))
+                )
+                t1 = time.perf_counter()
+                final = adapter.final_prompts(bundle, user_prompt)
+                record.update(prompts=final.model_dump(), check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"), restoration_prompt=bundle.restoration_prompt)
+                if runner is not None:
+                    from PIL import Image, ImageOps
+
+                    with Image.open(path) as im:
+                        lq = ImageOps.exif_transpose(im).convert("RGB")
+                    restored = adapter.restore(runner, lq, final, seed=seed, steps=steps, strength=strength, guidance_scale=guidance)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    restored.save(target)
+                else:
+                    record["prompt_files"] = [str(p) for p in adapter.export(final, path, output, root)]
+                record["timings"] = {"prompts": t1 - t0, "restore": time.perf_counter() - t1, **bundle.timings}
+                done += 1
+            except Exception as exc:  # one image must not stop the batch
+                failed += 1
+                record["error"] = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (ValueError, OSError)) else str(exc)
+            record_path.parent.mkdir(parents=True, exist_ok=True)
+            record_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+            progress.advance(task)
+    verb = "restored" if runner is not None else "prompted"
+    console.print(f"{done} {verb}, {skipped} skipped (already done), {failed} failed -> {output}")
+    if captioner.backend is not None:
+        captioner.backend.close()
+    if failed:
+        raise typer.Exit(1)
