@@ -35,6 +35,11 @@ class _PipelineTokenCounter:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+class _Everything:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
 class DiffusersAdapter(RestorerAdapter):
     name = "diffusers"
     restorer = "sd"
@@ -92,7 +97,9 @@ class DiffusersAdapter(RestorerAdapter):
         """Run the pipeline on one PIL image; arguments it does not take are left out."""
         import torch
 
-        accepts = inspect.signature(runner.__call__).parameters
+        parameters = inspect.signature(runner).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        accepts = _Everything() if takes_any else set(parameters)
         kwargs: dict[str, Any] = {
             "prompt": prompts.positive,
             "negative_prompt": prompts.negative or None,

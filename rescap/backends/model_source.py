@@ -88,10 +88,10 @@ def resolve_model(
     """
     expanded = Path(model).expanduser()
     if expanded.exists():
-        if expanded.is_dir() and not (expanded / "config.json").exists():
+        if expanded.is_dir() and not any((expanded / name).exists() for name in ("config.json", "model_index.json")):
             raise ModelNotFoundError(
-                f"{expanded} exists but holds no config.json: it is not a saved model folder "
-                f"(expected the output of save_pretrained or a hub snapshot)"
+                f"{expanded} exists but holds no config.json (model_index.json for pipelines): it is not a saved "
+                f"model folder (expected the output of save_pretrained or a hub snapshot)"
             )
         return ResolvedModel(str(expanded), None, True)
     if model.startswith((".", "/", "~")) or model.count("/") > 1:

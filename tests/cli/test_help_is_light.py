@@ -18,7 +18,11 @@ print("LOADED=" + ",".join(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["--version"], ["estimate", "--help"], ["extras"], ["backends", "list"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["estimate", "--help"], ["caption", "--help"], ["prompt", "--help"], ["restore", "--help"],
+     ["extras"], ["backends", "list"], ["adapters", "list"]],  # fmt: skip
+)
 def test_no_heavy_imports(args):
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True, check=True
