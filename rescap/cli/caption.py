@@ -13,7 +13,7 @@ _RICHNESS_HELP = "auto (fit to degradation and content), short, medium, long, or
 
 
 def caption(
-    paths: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="PATH..."),
+    paths: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="PATH"),
     model: str = typer.Option(
         "transformers:", "--model", "-m",
         help="VLM as source:model - transformers:<hub id or folder>, vllm:<...>, openai:<name> (with --base-url). "

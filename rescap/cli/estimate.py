@@ -16,7 +16,7 @@ _LEVEL_STYLE = {"none": "green", "mild": "yellow", "moderate": "dark_orange", "s
 
 def estimate(
     paths: List[Path] = typer.Argument(
-        ..., help="Image files or directories (walked recursively).", show_default=False, metavar="PATH..."
+        ..., help="Image files or directories (walked recursively).", show_default=False, metavar="PATH"
     ),
     json_output: bool = typer.Option(
         False, "--json", help="Print one JSON object per line per file instead of a table."

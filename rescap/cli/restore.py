@@ -114,7 +114,7 @@ def prompt(
 
 
 def restore(
-    inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT..."),
+    inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT"),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for restored images and their JSON records."),
     restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
     restorer_path: Optional[str] = typer.Option(
