@@ -38,6 +38,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("clip", ("open_clip",), "exact CLIP token counts (CLIP's vocabulary)"),
         Extra("eval", ("torch", "pyiqa"), "image-quality metrics (pyiqa)"),
         Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
+        Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),
     )
 }
 

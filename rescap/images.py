@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import warnings
@@ -25,7 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
-ImageInput = Any  # str | os.PathLike | PIL.Image.Image | numpy array
+ImageInput = Any  # str | os.PathLike | bytes | PIL.Image.Image | numpy array
 
 
 class ImageLoadError(ValueError):
@@ -164,7 +165,15 @@ def load_image(
         return LoadedImage(np.ascontiguousarray(_array_from_numpy(raw)), w, h, None, box is not None)
 
     opened = None
-    if isinstance(source, Image.Image):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageLoadError("empty data")
+        try:
+            with _pillow_limit(max_image_pixels):
+                opened = im = Image.open(io.BytesIO(bytes(source)))
+        except UnidentifiedImageError as exc:
+            raise ImageLoadError("not a readable image") from exc
+    elif isinstance(source, Image.Image):
         im = source
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import unicodedata
@@ -83,6 +84,9 @@ class _Item:
     failure: CaptionFailure | None = None
 
 
+PreparedImage = _Item  # what ``Captioner.prepare`` returns (opaque to callers)
+
+
 def _name_of(source: Any) -> str | None:
     import os
 
@@ -99,7 +103,9 @@ def load_picture(source: Any, max_pixels: int):
 
     if isinstance(source, Image.Image) and source.mode in ("RGB", "L", "RGBA", "P"):
         return fit_pixels(source.convert("RGB"), max_pixels)
-    if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(bytes(source))
+    if isinstance(source, (str, io.BytesIO)) or hasattr(source, "__fspath__"):
         with Image.open(source) as im:
             if im.mode in ("RGB", "L", "RGBA", "P", "LA", "CMYK", "YCbCr"):
                 if im.format == "JPEG":
@@ -222,11 +228,32 @@ class Captioner:
         self, images: Sequence[Any], progress: Callable[[str], None] | None = None
     ) -> list[PromptBundle | CaptionFailure]:
         """Many images, one batched VLM call per step; a failed image gets a ``CaptionFailure``."""
-        items = [_Item(source=im, name=_name_of(im)) for im in images]
-        for item in items:
-            self._estimate(item)
+        items = [self.prepare(im) for im in images]
         if progress:
             progress("estimate")
+        return self.caption_prepared(items, progress)
+
+    def prepare(self, image: Any, name: str | None = None) -> "PreparedImage":
+        """The per-image work before the VLM (decoding, degradation estimate, fitting the picture).
+
+        Thread-safe; ``caption_prepared`` then captions many prepared images in one batch, so a
+        pipeline can prepare the next batch while the VLM works on this one.
+        """
+        item = _Item(source=image, name=name if name is not None else _name_of(image))
+        self._estimate(item)
+        return item
+
+    def failed(self, name: str | None, stage: str, error: str) -> "PreparedImage":
+        """A prepared image standing for one that could not even be read (``caption_prepared`` reports it)."""
+        item = _Item(source=None, name=name)
+        item.failure = CaptionFailure(image=name, stage=stage, error=error)
+        return item
+
+    def caption_prepared(
+        self, items: Sequence["PreparedImage"], progress: Callable[[str], None] | None = None
+    ) -> list[PromptBundle | CaptionFailure]:
+        """Caption images made by ``prepare``: one batched VLM call per step, then control."""
+        items = list(items)
         if self.backend is not None:
             if self.mode == "single":
                 self._set_targets(items, content_known=False)

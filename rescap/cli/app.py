@@ -10,6 +10,7 @@ from . import backends as backends_cmd
 from . import caption as caption_cmd
 from . import estimate as estimate_cmd
 from . import extras as extras_cmd
+from . import recaption as recaption_cmd
 from . import restore as restore_cmd
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ app.command("estimate")(estimate_cmd.estimate)
 app.command("caption")(caption_cmd.caption)
 app.command("prompt")(restore_cmd.prompt)
 app.command("restore")(restore_cmd.restore)
+app.command("recaption")(recaption_cmd.recaption)
 app.command("extras")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends")
 app.add_typer(adapters_cmd.app, name="adapters")

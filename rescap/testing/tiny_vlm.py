@@ -188,6 +188,9 @@ def build_tiny_vlm(architecture: str, path: str | Path, seed: int = 0) -> Path:
     """Build and save a tiny model of ``architecture`` (one of ``ARCHITECTURES``) under ``path``."""
     if architecture not in _BUILDERS:
         raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(ARCHITECTURES)}")
+    from ..backends.torch_compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # before transformers is imported
     out = _BUILDERS[architecture](path, seed=seed)
     (Path(out) / "rescap_tiny.json").write_text(json.dumps({"architecture": architecture, "seed": seed}))
     return Path(out)

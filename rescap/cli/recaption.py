@@ -1,0 +1,165 @@
+"""``rescap recaption``: re-caption a whole dataset, resumably, locally or on Ray."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _output_for(output: Path, fmt: str, shard: Optional[tuple[int, int]]) -> Path:
+    tag = f"shard-{shard[0]:05d}-of-{shard[1]:05d}" if shard else None
+    if fmt == "jsonl":
+        target = output / "records.jsonl" if (output.is_dir() or str(output).endswith(("/", "\\"))) else output
+        return target.with_name(f"{target.stem}.{tag}{target.suffix}") if tag else target
+    if fmt == "parquet" and tag:
+        return output / tag
+    return output
+
+
+def recaption(
+    source: Path = typer.Argument(..., help="Folder tree, text file of paths, JSONL/Parquet/CSV manifest, or .tar shards.", show_default=False),
+    output: Path = typer.Option(..., "-o", "--output", help="JSONL file (default format), or folder for parquet/txt."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet, or txt (sidecar caption files)."),
+    model: str = typer.Option("transformers:", "--model", "-m", help="VLM as source:model (as in rescap caption)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Backend for a --model without a source prefix."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    engine: str = typer.Option("local", "--engine", help="local, or ray (Ray Data, for clusters)."),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per batched VLM call."),
+    restorer: str = typer.Option("sd", "--restorer", help="Restorer whose text budget to fit (rescap adapters list)."),
+    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Caption at most this many images (of those left)."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="i/n: this process takes shard i of n (0-based)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo images whose earlier attempt failed."),
+    no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only records."),
+    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain, fused or single."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding and estimating ahead of the VLM."),
+    path_column: Optional[str] = typer.Option(None, "--path-column", help="Manifest column holding image paths."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
+    ray_actors: int = typer.Option(1, "--ray-actors", min=1, help="Captioning actors (one model each) for --engine ray."),
+    ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs each captioning actor reserves."),
+) -> None:
+    """Re-caption a dataset: one record per image, resumable after any crash.
+
+    Rerunning the same command skips what is done; --retry-failed redoes failures only. A kill at
+    any moment loses at most the batch in flight. Bad files (corrupt, empty, truncated, not an
+    image, too large) become error records and the job goes on.
+
+    Records: path, caption, positive, negative, restoration_prompt, degradation, status, error,
+    model, rescap_version, timings.
+
+    Examples:
+
+        rescap recaption photos/ -o captions.jsonl --model transformers:/models/smolvlm
+
+        rescap recaption manifest.parquet -o captions/ --format parquet --shard 0/4
+
+        rescap recaption photos/ -o txt/ --format txt --restorer hypir
+    """
+    from ..captioning.captioner import Captioner
+    from ..recaption.engine import parse_shard, plan, run_local
+    from ..recaption.sources import SourceError, iter_source
+    from ..recaption.writers import make_writer
+    from .caption import _make_captioner
+    from .console import stderr_console
+
+    console = stderr_console()
+    if fmt not in ("jsonl", "parquet", "txt") or engine not in ("local", "ray"):
+        typer.echo("error: --format is jsonl, parquet or txt; --engine is local or ray", err=True)
+        raise typer.Exit(2)
+    try:
+        shard_spec = parse_shard(shard)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    model = _with_backend(model, backend)
+    target = _output_for(output, fmt, shard_spec)
+
+    if engine == "ray":
+        from ..recaption.ray_engine import run_ray
+
+        summary = run_ray(
+            source, target, fmt=fmt, model=None if no_vlm else model, base_url=base_url, restorer=restorer,
+            richness=richness, relevance=relevance, mode=mode, batch_size=batch_size, limit=limit, shard=shard_spec,
+            retry_failed=retry_failed, path_column=path_column, address=ray_address, actors=ray_actors,
+            gpus_per_actor=ray_gpus_per_actor,
+        )  # fmt: skip
+        _report(console, summary)
+        raise typer.Exit(1 if summary.failed else 0)
+
+    from ..control.richness import RichnessPolicy, parse_richness
+    from ..restorers import get_restorer
+
+    try:
+        policy = RichnessPolicy(mode=parse_richness(richness))
+        profile = get_restorer(restorer)
+        writer = make_writer(target, fmt)
+        items = iter_source(source, path_column)
+    except (ValueError, KeyError, SourceError, ImportError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    work = plan(items, writer, retry_failed=retry_failed, shard=shard_spec, limit=limit)
+    try:
+        todo = list(work.todo)  # references only (paths, tar member names): small
+    except SourceError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    captioner: Captioner | None = None
+    if todo:  # no model is loaded when everything is already done
+        captioner = _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448)
+    progress = _progress(console, len(todo))
+    with progress:
+        task = progress.add_task("recaptioning", total=len(todo), rate="")
+        started = time.perf_counter()
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            done = progress.tasks[0].completed
+            elapsed = time.perf_counter() - started
+            progress.update(task, rate=f"{done / elapsed:.1f} img/s" if elapsed > 0 else "")
+
+        summary = run_local(todo, writer, captioner, batch_size=batch_size, workers=workers, on_batch=advance)
+    writer.close()
+    if captioner is not None and captioner.backend is not None:
+        captioner.backend.close()
+    summary.skipped = work.skipped
+    summary.decide_seconds = work.decide_seconds
+    _report(console, summary, target)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+def _with_backend(model: str, backend: Optional[str]) -> str:
+    if not backend:
+        return model
+    from ..backends.registry import available_backends
+
+    prefix, sep, rest = model.partition(":")
+    if sep and prefix in available_backends():
+        if prefix != backend:
+            typer.echo(f"error: --backend {backend} contradicts --model {model}", err=True)
+            raise typer.Exit(2)
+        return model
+    return f"{backend}:{model}"
+
+
+def _progress(console, total: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+        disable=not console.is_terminal or total == 0,
+    )  # fmt: skip
+
+
+def _report(console, summary, target=None) -> None:
+    where = f" -> {target}" if target is not None else ""
+    console.print(
+        f"done {summary.done}, skipped {summary.skipped} (already recorded), failed {summary.failed}, "
+        f"{summary.seconds:.1f} s ({summary.images_per_second:.1f} img/s){where}"
+    )
+    for line in summary.errors:
+        console.print(f"[red]failed:[/] {line}", markup=True, highlight=False)

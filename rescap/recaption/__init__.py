@@ -1,0 +1,1 @@
+"""Batch re-captioning of datasets: resumable, pipelined, local or on Ray."""

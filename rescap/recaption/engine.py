@@ -1,0 +1,162 @@
+"""The local re-captioning engine: plan what is left to do, then caption it in a pipeline.
+
+Decoding and degradation estimation (``Captioner.prepare``) run in a thread pool, one batch ahead
+of the VLM, so the model always gets full batches and never waits for image decoding; the
+batch's records are written durably before the next batch is taken. Memory stays flat: only a
+bounded window of prepared images is held.
+
+Example:
+    >>> from rescap.recaption.engine import parse_shard
+    >>> parse_shard("3/8")
+    (3, 8)
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from .._version import __version__
+from .sources import SourceItem
+from .writers import RecaptionRecord, RecordWriter
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` (0 <= i < n) -> (i, n)."""
+    if not text:
+        return None
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes i/n, e.g. 0/4, not {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"--shard {text}: need 0 <= i < n")
+    return index, count
+
+
+def in_shard(key: str, shard: tuple[int, int] | None) -> bool:
+    """Stable assignment by a hash of the key: independent of order and of files added later."""
+    return shard is None or zlib.crc32(key.encode("utf-8")) % shard[1] == shard[0]
+
+
+@dataclass
+class Plan:
+    todo: Iterator[SourceItem]
+    skipped: int = 0  # already done (or failed, without --retry-failed), counted as they stream by
+    decide_seconds: float = 0.0  # time spent reading the existing records
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    decide_seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)  # the first few, for the end-of-run message
+
+    @property
+    def images_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+
+def plan(
+    items: Iterable[SourceItem],
+    writer: RecordWriter,
+    *,
+    retry_failed: bool = False,
+    shard: tuple[int, int] | None = None,
+    limit: int | None = None,
+) -> Plan:
+    """What is left: items of this shard with no record yet (and failed ones with ``retry_failed``)."""
+    start = time.perf_counter()
+    if retry_failed:
+        writer.drop_failed()
+    ok, failed = writer.done()
+    skip = ok | failed
+    decided = time.perf_counter() - start
+    result = Plan(todo=iter(()), decide_seconds=decided)
+
+    def todo() -> Iterator[SourceItem]:
+        taken = 0
+        for item in items:
+            if not in_shard(item.key, shard):
+                continue
+            if item.key in skip:
+                result.skipped += 1
+                continue
+            if limit is not None and taken >= limit:
+                return
+            taken += 1
+            yield item
+
+    result.todo = todo()
+    return result
+
+
+def to_record(key: str, outcome: Any) -> RecaptionRecord:
+    """A record from a ``PromptBundle`` or a ``CaptionFailure``."""
+    if hasattr(outcome, "caption"):
+        return RecaptionRecord(
+            path=key, status="ok", caption=outcome.caption, positive=outcome.positive_prompt,
+            negative=outcome.negative_prompt, restoration_prompt=outcome.restoration_prompt,
+            degradation=outcome.degradation.model_dump(mode="json"), model=outcome.model,
+            rescap_version=__version__, timings={k: round(v, 6) for k, v in outcome.timings.items()},
+        )  # fmt: skip
+    return RecaptionRecord(path=key, status="error", error=f"{outcome.stage}: {outcome.error}", rescap_version=__version__)
+
+
+def run_local(
+    todo: Iterable[SourceItem],
+    writer: RecordWriter,
+    captioner: Any,
+    *,
+    batch_size: int = 16,
+    workers: int = 2,
+    on_batch: Callable[[int], None] | None = None,
+) -> Summary:
+    """Caption ``todo`` in batches, preparing the next batch while the VLM runs on this one."""
+    summary = Summary()
+    start = time.perf_counter()
+    window: deque = deque()
+    source = iter(todo)
+
+    def submit_until(count: int) -> None:
+        while len(window) < count:
+            item = next(source, None)
+            if item is None:
+                return
+            window.append((item.key, pool.submit(_prepare, captioner, item)))
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="rescap-prepare") as pool:
+        submit_until(2 * batch_size)
+        while window:
+            batch = [window.popleft() for _ in range(min(batch_size, len(window)))]
+            submit_until(2 * batch_size)  # the next batch decodes while the VLM runs
+            prepared = [future.result() for _, future in batch]
+            outcomes = captioner.caption_prepared(prepared)
+            records = [to_record(key, outcome) for (key, _), outcome in zip(batch, outcomes)]
+            writer.write(records)
+            for record in records:
+                if record.status == "ok":
+                    summary.done += 1
+                else:
+                    summary.failed += 1
+                    if len(summary.errors) < 5:
+                        summary.errors.append(f"{record.path}: {record.error}")
+            if on_batch:
+                on_batch(len(records))
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _prepare(captioner: Any, item: SourceItem):
+    try:
+        source = item.open()
+    except Exception as exc:  # an unreadable tar member or the like: a per-image failure
+        return captioner.failed(item.key, "read", str(exc) or type(exc).__name__)
+    return captioner.prepare(source, name=item.key)

@@ -1,0 +1,272 @@
+"""Where re-captioning records go, durably: a kill at any moment loses at most the batch in flight,
+never duplicates a record and never leaves a corrupt file.
+
+- JSONL (default): one record per line, appended a batch at a time, flushed and ``fsync``-ed before
+  the next batch starts. A torn last line (a kill mid-write) is cut off on the next start; every
+  complete line is a finished record, so resuming redoes only what has no line yet.
+- Parquet: a folder of ``part-NNNNNN.parquet`` files, each written to a temporary name and renamed
+  into place, so a part is either whole or absent.
+- txt: one caption file per image in the mirrored layout (``a/b/c.png`` -> ``OUT/a/b/c.txt``, the
+  convention of HYPIR ``--txt_dir`` and SD training tools), each written atomically, plus the full
+  records in ``OUT/.rescap-recaption.jsonl``.
+
+Deciding what is done reads only the ``path`` and ``status`` of existing records.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from .sources import safe_output_path
+
+STATE_FILE = ".rescap-recaption.jsonl"
+
+
+class RecaptionRecord(BaseModel):
+    """One image's outcome."""
+
+    path: str  # the image's key in the source
+    status: str  # "ok" or "error"
+    caption: str | None = None
+    positive: str | None = None
+    negative: str | None = None
+    restoration_prompt: str | None = None
+    degradation: dict[str, Any] | None = None
+    error: str | None = None
+    model: str | None = None
+    rescap_version: str
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class RecordWriter(Protocol):
+    def done(self) -> tuple[set[str], set[str]]:
+        """Keys already recorded: (succeeded, failed)."""
+
+    def drop_failed(self) -> None:
+        """Forget failed records, so they can be redone without duplicates."""
+
+    def write(self, records: list[RecaptionRecord]) -> None:
+        """Add records durably (on disk when this returns)."""
+
+    def close(self) -> None: ...
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems refuse; the data itself is already synced
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with open(temp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temp, target)
+
+
+class JsonlWriter:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._ok: set[str] = set()
+        self._failed: set[str] = set()
+        self.repaired_bytes = 0
+        if self.path.exists():
+            self._repair_tail()
+            self._scan()
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def _repair_tail(self) -> None:
+        size = self.path.stat().st_size
+        if size == 0:
+            return
+        with open(self.path, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) == b"\n":
+                return
+            # a kill mid-write left a partial line: cut back to the last complete one
+            chunk = 1 << 16
+            pos = size
+            cut = 0
+            while pos > 0:
+                start = max(0, pos - chunk)
+                fh.seek(start)
+                block = fh.read(pos - start)
+                found = block.rfind(b"\n")
+                if found >= 0:
+                    cut = start + found + 1
+                    break
+                pos = start
+            fh.truncate(cut)
+            self.repaired_bytes = size - cut
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _scan(self) -> None:
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # not ours to judge; such a line is never a finished record
+                key, status = row.get("path"), row.get("status")
+                if key is None:
+                    continue
+                if status == "ok":
+                    self._ok.add(key)
+                    self._failed.discard(key)
+                elif key not in self._ok:
+                    self._failed.add(key)
+
+    def done(self) -> tuple[set[str], set[str]]:
+        return set(self._ok), set(self._failed)
+
+    def drop_failed(self) -> None:
+        if not self._failed:
+            return
+        self._fh.close()
+        kept = []
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    if json.loads(line).get("status") == "ok":
+                        kept.append(line)
+                except json.JSONDecodeError:
+                    continue
+        _atomic_write(self.path, "".join(kept).encode("utf-8"))
+        self._failed.clear()
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def write(self, records: list[RecaptionRecord]) -> None:
+        if not records:
+            return
+        self._fh.write("".join(r.model_dump_json() + "\n" for r in records))
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        for r in records:
+            (self._ok if r.status == "ok" else self._failed).add(r.path)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class ParquetWriter:
+    """Parquet parts in a folder; nested fields (degradation, timings) are JSON strings."""
+
+    COLUMNS = ("path", "status", "caption", "positive", "negative", "restoration_prompt", "degradation", "error",
+               "model", "rescap_version", "timings")  # fmt: skip
+
+    def __init__(self, folder: Path):
+        from ..extras import require
+
+        self.pa = require("pyarrow", "parquet")
+        self.pq = require("pyarrow.parquet", "parquet")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".part-*.tmp-*"):
+            stale.unlink()  # a kill mid-write: the part was never renamed into place
+        self._ok: set[str] = set()
+        self._failed: set[str] = set()
+        self._next = 0
+        for part in sorted(self.folder.glob("part-*.parquet")):
+            self._next = max(self._next, int(part.stem.split("-")[1]) + 1)
+            table = self.pq.read_table(part, columns=["path", "status"])
+            for key, status in zip(table.column("path").to_pylist(), table.column("status").to_pylist()):
+                (self._ok if status == "ok" else self._failed).add(key)
+        self._failed -= self._ok
+
+    def done(self) -> tuple[set[str], set[str]]:
+        return set(self._ok), set(self._failed)
+
+    def _table(self, rows: list[dict[str, Any]]):
+        schema = self.pa.schema([(c, self.pa.string()) for c in self.COLUMNS])
+        return self.pa.Table.from_pylist(rows, schema=schema)
+
+    def drop_failed(self) -> None:
+        if not self._failed:
+            return
+        for part in sorted(self.folder.glob("part-*.parquet")):
+            table = self.pq.read_table(part)
+            keep = [row for row in table.to_pylist() if row["status"] == "ok"]
+            if len(keep) != table.num_rows:
+                self._write_part(part, self._table(keep)) if keep else part.unlink()
+        self._failed.clear()
+
+    def _write_part(self, target: Path, table) -> None:
+        temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        self.pq.write_table(table, temp)
+        with open(temp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temp, target)
+        _fsync_dir(self.folder)
+
+    def write(self, records: list[RecaptionRecord]) -> None:
+        if not records:
+            return
+        rows = []
+        for r in records:
+            row = r.model_dump()
+            row["degradation"] = json.dumps(row["degradation"]) if row["degradation"] is not None else None
+            row["timings"] = json.dumps(row["timings"])
+            rows.append(row)
+        self._write_part(self.folder / f"part-{self._next:06d}.parquet", self._table(rows))
+        self._next += 1
+        for r in records:
+            (self._ok if r.status == "ok" else self._failed).add(r.path)
+
+    def close(self) -> None:
+        pass
+
+
+class TxtWriter:
+    """Sidecar caption files, plus every record in a JSONL state file (which also drives resume)."""
+
+    def __init__(self, folder: Path, text: str = "caption"):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.text = text  # which record field goes into the .txt: "caption" or "positive"
+        self.state = JsonlWriter(self.folder / STATE_FILE)
+
+    def done(self) -> tuple[set[str], set[str]]:
+        return self.state.done()
+
+    def drop_failed(self) -> None:
+        self.state.drop_failed()
+
+    def write(self, records: list[RecaptionRecord]) -> None:
+        written = []
+        for r in records:
+            if r.status == "ok":
+                try:
+                    target = safe_output_path(self.folder, r.path, ".txt")
+                    _atomic_write(target, ((getattr(r, self.text) or "") + "\n").encode("utf-8"))
+                except (ValueError, OSError) as exc:
+                    r = r.model_copy(update={"status": "error", "error": f"cannot write its caption file: {exc}"})
+            written.append(r)
+        self.state.write(written)  # after the files: a record means its file is in place
+
+    def close(self) -> None:
+        self.state.close()
+
+
+def make_writer(output: Path, fmt: str) -> RecordWriter:
+    if fmt == "jsonl":
+        return JsonlWriter(output)
+    if fmt == "parquet":
+        return ParquetWriter(output)
+    if fmt == "txt":
+        return TxtWriter(output)
+    raise ValueError(f"unknown format {fmt!r}: jsonl, parquet or txt")
