@@ -243,6 +243,12 @@ class Captioner:
         self._estimate(item)
         return item
 
+    def prepared_from(self, name: str | None, report: DegradationReport, picture: Any, estimate_seconds: float = 0.0) -> "PreparedImage":
+        """A prepared image from work done elsewhere (another process or machine)."""
+        item = _Item(source=None, name=name, picture=picture, report=report)
+        item.timings["estimate"] = estimate_seconds
+        return item
+
     def failed(self, name: str | None, stage: str, error: str) -> "PreparedImage":
         """A prepared image standing for one that could not even be read (``caption_prepared`` reports it)."""
         item = _Item(source=None, name=name)

@@ -159,7 +159,8 @@ def _report(console, summary, target=None) -> None:
     where = f" -> {target}" if target is not None else ""
     console.print(
         f"done {summary.done}, skipped {summary.skipped} (already recorded), failed {summary.failed}, "
-        f"{summary.seconds:.1f} s ({summary.images_per_second:.1f} img/s){where}"
+        f"{summary.seconds:.1f} s ({summary.images_per_second:.1f} img/s){where}; "
+        f"deciding what was done took {summary.decide_seconds:.3f} s"
     )
     for line in summary.errors:
         console.print(f"[red]failed:[/] {line}", markup=True, highlight=False)
