@@ -93,6 +93,7 @@ def recaption(
     from ..control.richness import RichnessPolicy, parse_richness
     from ..restorers import get_restorer
 
+    decide_start = time.perf_counter()  # reading what exists and listing the source: the resume cost
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
         profile = get_restorer(restorer)
@@ -107,6 +108,7 @@ def recaption(
     except SourceError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
+    decide_seconds = time.perf_counter() - decide_start
     captioner: Captioner | None = None
     if todo:  # no model is loaded when everything is already done
         captioner = _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448)
@@ -126,7 +128,7 @@ def recaption(
     if captioner is not None and captioner.backend is not None:
         captioner.backend.close()
     summary.skipped = work.skipped
-    summary.decide_seconds = work.decide_seconds
+    summary.decide_seconds = decide_seconds
     _report(console, summary, target)
     raise typer.Exit(1 if summary.failed else 0)
 

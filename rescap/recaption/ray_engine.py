@@ -95,13 +95,14 @@ def run_ray(
     from .writers import RecaptionRecord
 
     ray = require("ray", "ray")
+    decide_start = time.perf_counter()
     writer = make_writer(target, fmt)
     work = plan(iter_source(source, path_column), writer, retry_failed=retry_failed, shard=shard, limit=limit)
     rows = [
         {"key": i.key, "path": str(i.path) if i.path else "", "tar": str(i.tar) if i.tar else "", "member": i.member or ""}
         for i in work.todo
     ]
-    summary = Summary(skipped=work.skipped, decide_seconds=work.decide_seconds)
+    summary = Summary(skipped=work.skipped, decide_seconds=time.perf_counter() - decide_start)
     if not rows:
         writer.close()
         return summary
