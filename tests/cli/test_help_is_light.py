@@ -21,6 +21,7 @@ print("LOADED=" + ",".join(m for m in {heavy!r} if m in sys.modules))
 @pytest.mark.parametrize(
     "args",
     [["--help"], ["--version"], ["estimate", "--help"], ["caption", "--help"], ["prompt", "--help"], ["restore", "--help"],
+     ["recaption", "--help"],
      ["extras"], ["backends", "list"], ["adapters", "list"]],  # fmt: skip
 )
 def test_no_heavy_imports(args):
