@@ -49,7 +49,7 @@ def generate(folder: Path, n: int, size: int = 64) -> None:
 
 def recaption(source: Path, out: Path, model: str, batch: int, *extra: str) -> dict:
     cmd = [sys.executable, "-c", PEAK, sys.executable, "-m", "rescap.cli", "recaption", str(source), "-o", str(out),
-           "--model", model, "--relevance", "off", "-b", str(batch), *extra]  # fmt: skip
+           "--model", model, "--relevance", "off", "-b", str(batch), *OPTIONS, *extra]  # fmt: skip
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="400"))
     wall = time.perf_counter() - start
@@ -62,20 +62,28 @@ def recaption(source: Path, out: Path, model: str, batch: int, *extra: str) -> d
             "decide": float(m.group(5)), "wall": wall, "peak_mb": peak / 1024}  # fmt: skip
 
 
+OPTIONS: list[str] = []
+
+
 def plain_loop(source: Path, model: str, n: int) -> float:
     """Images/s of the obvious script: one Captioner, one image per call."""
+    from rescap.cli.caption import parse_backend_options
+
+    BACKEND_OPTIONS = parse_backend_options([o for o in OPTIONS if o != "--backend-option"])
     code = f"""
 import sys, time
 from pathlib import Path
 from rescap.captioning.captioner import Captioner
 files = sorted(Path({str(source)!r}).rglob('*.png'))[:{n}]
-captioner = Captioner({model!r}, relevance=None)
+from rescap.backends import create_backend
+captioner = Captioner(create_backend({model!r}, **{BACKEND_OPTIONS!r}), relevance=None)
 captioner.caption(str(files[0]))
 start = time.perf_counter()
 for f in files:
     captioner.caption(str(f))
 print('RATE', len(files) / (time.perf_counter() - start))
 """
+    code = "if __name__ == '__main__':\n" + "\n".join("    " + line for line in code.strip().splitlines())  # vLLM spawns
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
     m = re.search(r"RATE ([\d.]+)", run.stdout)
     if not m:
@@ -90,7 +98,10 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--loop-images", type=int, default=100)
+    parser.add_argument("--backend-option", "-O", action="append", default=[], help="KEY=VALUE for the backend")
     args = parser.parse_args()
+    for pair in args.backend_option:
+        OPTIONS.extend(["--backend-option", pair])
     root = Path(tempfile.mkdtemp(prefix="rescap-recaption-bench-"))
     model = args.model
     if model is None:

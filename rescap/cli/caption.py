@@ -34,6 +34,9 @@ def caption(
     prompts_dir: Optional[str] = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
     embeddings: bool = typer.Option(False, "--embeddings", help="Add the CLIP image embedding to each bundle."),
     max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
+    backend_option: Optional[List[str]] = typer.Option(
+        None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. gpu_memory_utilization=0.5)."
+    ),
 ) -> None:
     """Caption images for a restorer: degradation, chain of thought on a VLM, richness and relevance control.
 
@@ -68,7 +71,10 @@ def caption(
         typer.echo("no image files found", err=True)
         raise typer.Exit(1)
 
-    captioner = _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels)
+    captioner = _make_captioner(
+        no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels,
+        parse_backend_options(backend_option),
+    )  # fmt: skip
     failed = 0
     rows = []
     progress, task = progress_bar("captioning", len(files), enabled=len(files) > 3)
@@ -92,7 +98,21 @@ def caption(
         raise typer.Exit(1)
 
 
-def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels):
+def parse_backend_options(pairs: Optional[List[str]]) -> dict:
+    """``KEY=VALUE`` pairs for the backend (values read as JSON when they parse: 0.3, true, 2048)."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--backend-option")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels, backend_options=None):
     from ..backends import BackendError, create_backend
     from ..captioning.captioner import Captioner
     from ..captioning.templates import TemplateError
@@ -101,7 +121,7 @@ def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, t
     try:
         backend = None
         if not no_vlm:
-            options = {"max_image_pixels": max_image_pixels}
+            options = {"max_image_pixels": max_image_pixels, **(backend_options or {})}
             if base_url:
                 options["base_url"] = base_url
             backend = create_backend(model, **options)

@@ -41,6 +41,9 @@ def recaption(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
     ray_actors: int = typer.Option(1, "--ray-actors", min=1, help="Captioning actors (one model each) for --engine ray."),
     ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs each captioning actor reserves."),
+    backend_option: Optional[list[str]] = typer.Option(
+        None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. max_model_len=4096)."
+    ),
 ) -> None:
     """Re-caption a dataset: one record per image, resumable after any crash.
 
@@ -63,7 +66,7 @@ def recaption(
     from ..recaption.engine import parse_shard, plan, run_local
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
-    from .caption import _make_captioner
+    from .caption import _make_captioner, parse_backend_options
     from .console import stderr_console
 
     console = stderr_console()
@@ -85,7 +88,7 @@ def recaption(
             source, target, fmt=fmt, model=None if no_vlm else model, base_url=base_url, restorer=restorer,
             richness=richness, relevance=relevance, mode=mode, batch_size=batch_size, limit=limit, shard=shard_spec,
             retry_failed=retry_failed, path_column=path_column, address=ray_address, actors=ray_actors,
-            gpus_per_actor=ray_gpus_per_actor,
+            gpus_per_actor=ray_gpus_per_actor, backend_options=parse_backend_options(backend_option),
         )  # fmt: skip
         _report(console, summary)
         raise typer.Exit(1 if summary.failed else 0)
@@ -111,7 +114,9 @@ def recaption(
     decide_seconds = time.perf_counter() - decide_start
     captioner: Captioner | None = None
     if todo:  # no model is loaded when everything is already done
-        captioner = _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448)
+        captioner = _make_captioner(
+            no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448, parse_backend_options(backend_option)
+        )  # fmt: skip
     progress = _progress(console, len(todo))
     with progress:
         task = progress.add_task("recaptioning", total=len(todo), rate="")

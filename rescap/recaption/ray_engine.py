@@ -62,7 +62,10 @@ class _CaptionActor:
 
         backend = None
         if settings["model"]:
-            backend = create_backend(settings["model"], **({"base_url": settings["base_url"]} if settings["base_url"] else {}))
+            options = dict(settings.get("backend_options") or {})
+            if settings["base_url"]:
+                options["base_url"] = settings["base_url"]
+            backend = create_backend(settings["model"], **options)
         relevance = None if settings["relevance"] in ("off", "none", "no") else settings["relevance"]
         self.captioner = Captioner(
             backend, policy=RichnessPolicy(mode=parse_richness(settings["richness"])), restorer=settings["restorer"],
@@ -89,6 +92,7 @@ def run_ray(
     source: Path, target: Path, *, fmt: str, model: str | None, base_url: str | None, restorer: str, richness: str,
     relevance: str, mode: str, batch_size: int, limit: int | None, shard: tuple[int, int] | None, retry_failed: bool,
     path_column: str | None, address: str | None, actors: int, gpus_per_actor: float, max_pixels: int = 448 * 448,
+    backend_options: dict[str, Any] | None = None,
 ) -> Summary:  # fmt: skip
     """Run the whole job on Ray (a local cluster unless ``address`` is given); see the module docstring."""
     from ..extras import require
@@ -112,7 +116,8 @@ def run_ray(
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    settings = {"model": model, "base_url": base_url, "restorer": restorer, "richness": richness, "relevance": relevance, "mode": mode}
+    settings = {"model": model, "base_url": base_url, "restorer": restorer, "richness": richness, "relevance": relevance,
+                "mode": mode, "backend_options": backend_options or {}}  # fmt: skip
     start = time.perf_counter()
     dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))
     dataset = dataset.map_batches(_estimate_rows, fn_kwargs={"max_pixels": max_pixels}, batch_size=batch_size, num_cpus=0.5)
