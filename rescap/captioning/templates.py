@@ -23,6 +23,7 @@ STEP_VARIABLES: dict[str, set[str]] = {
 }
 STEP_VARIABLES["analysis"] = STEP_VARIABLES["degradation"] | STEP_VARIABLES["content"]
 STEP_VARIABLES["single"] = STEP_VARIABLES["analysis"] | STEP_VARIABLES["caption"]
+STEP_VARIABLES["plain"] = set()  # the one-sentence baseline caption of ``rescap bench``
 REQUIRED_VARIABLES = {"caption": {"target_words"}, "single": {"target_words"}, "degradation": {"degradation"}}
 
 ENV_VAR = "RESCAP_PROMPTS_DIR"

@@ -7,6 +7,7 @@ import typer
 from .._version import __version__
 from . import adapters as adapters_cmd
 from . import backends as backends_cmd
+from . import bench as bench_cmd
 from . import caption as caption_cmd
 from . import estimate as estimate_cmd
 from . import extras as extras_cmd
@@ -43,6 +44,7 @@ app.command("caption")(caption_cmd.caption)
 app.command("prompt")(restore_cmd.prompt)
 app.command("restore")(restore_cmd.restore)
 app.command("recaption")(recaption_cmd.recaption)
+app.command("bench")(bench_cmd.bench)
 app.command("extras")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends")
 app.add_typer(adapters_cmd.app, name="adapters")

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from ..appendlog import repair_torn_tail
 from .sources import safe_output_path
 
 STATE_FILE = ".rescap-recaption.jsonl"
@@ -90,30 +91,7 @@ class JsonlWriter:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
-        size = self.path.stat().st_size
-        if size == 0:
-            return
-        with open(self.path, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) == b"\n":
-                return
-            # a kill mid-write left a partial line: cut back to the last complete one
-            chunk = 1 << 16
-            pos = size
-            cut = 0
-            while pos > 0:
-                start = max(0, pos - chunk)
-                fh.seek(start)
-                block = fh.read(pos - start)
-                found = block.rfind(b"\n")
-                if found >= 0:
-                    cut = start + found + 1
-                    break
-                pos = start
-            fh.truncate(cut)
-            self.repaired_bytes = size - cut
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.repaired_bytes = repair_torn_tail(self.path)
 
     def _scan(self) -> None:
         with open(self.path, encoding="utf-8") as fh:

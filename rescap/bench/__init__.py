@@ -1,0 +1,214 @@
+"""``rescap bench``: what captions do to a restorer, measured on your images.
+
+Each image is restored under several caption policies (no caption, a plain VLM sentence, rescap at
+each richness, your own captions) with the same seed, scored with pyiqa metrics, and summarized in
+``results.csv``, ``results.json`` and a self-contained ``report.html``.
+
+Example:
+    >>> from rescap.bench import run_bench  # doctest: +SKIP
+    >>> result = run_bench(["lq/"], "report/", restorer="diffusers", restorer_path="pipeline/",
+    ...                    gt="hq/", policies="none,rescap-auto", metrics="psnr,ssim", vlm=None)  # doctest: +SKIP
+    >>> result.summary["rescap-auto"].metrics["psnr"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .policies import Policy, PolicyError, parse_policies
+from .results import PolicySummary
+from .runner import INPUT_ROW, Bench, BenchConfig, BenchError, BenchRecord, ImageItem
+
+__all__ = [
+    "Bench", "BenchConfig", "BenchError", "BenchRecord", "BenchResult", "Policy", "PolicyError", "PolicySummary",
+    "parse_policies", "run_bench",
+]  # fmt: skip
+
+
+@dataclass
+class BenchResult:
+    out_dir: Path
+    records: list[BenchRecord]
+    summary: dict[str, PolicySummary]
+    metrics: list[str]
+    notes: list[str] = field(default_factory=list)
+    resumed: int = 0
+
+    @property
+    def failed(self) -> list[BenchRecord]:
+        return [r for r in self.records if r.status == "error"]
+
+
+def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -> tuple[list[ImageItem], Path | None]:
+    """The images to bench (folders walked recursively), keyed by their path below the input folder."""
+    from ..adapters.base import _relative
+    from ..files import iter_image_files
+    from .runner import find_references
+
+    paths = [Path(p) for p in inputs]
+    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
+    items = [ImageItem(file=f, relative=_relative(f, root)) for f in iter_image_files(paths)]
+    seen: set[str] = set()
+    for item in items:  # two inputs with the same name must not share an output folder
+        if item.key in seen:
+            item.relative = Path(f"{item.relative.with_suffix('')}-{len(seen)}{item.relative.suffix}")
+        seen.add(item.key)
+    if gt is not None:
+        find_references(items, Path(gt))
+    return items, root
+
+
+def run_bench(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    restorer: str,
+    restorer_path: str | None = None,
+    gt: str | Path | None = None,
+    policies: str | None = None,
+    metrics: str | None = None,
+    vlm: str | None = "transformers:",
+    backend: Any = None,
+    base_url: str | None = None,
+    relevance: str | None = "auto",
+    captions: str | Path | None = None,
+    seed: int = 0,
+    steps: int | None = None,
+    strength: float | None = None,
+    guidance: float | None = None,
+    device: str = "cpu",
+    batch_size: int = 4,
+    limit: int | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_items: Callable[[int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> BenchResult:
+    """Run the bench and write ``results.csv``, ``results.json`` and ``report.html`` in ``out_dir``.
+
+    ``vlm=None`` (and no ``backend``) runs without a captioning model: ``plain`` is then refused and
+    rescap policies carry degradation-only prompts. Raises ``BenchError``/``PolicyError``/``ValueError``
+    for set-up problems; per-image problems become error records.
+    """
+    from ..adapters import get_adapter
+    from ..backends.registry import create_backend
+    from ..captioning.captioner import Captioner
+    from ..control.richness import RichnessPolicy
+    from .metrics import MetricSet, parse_metric_names
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if on_note:
+            on_note(text)
+
+    out = Path(out_dir)
+    chosen = parse_policies(policies)
+    if captions is not None and policies is None:
+        chosen.append(Policy(name="sidecar", kind="sidecar"))
+    if gt is not None and not Path(gt).is_dir():
+        raise BenchError(f"ground-truth folder {gt} does not exist")
+    if captions is not None and not Path(captions).is_dir():
+        raise BenchError(f"caption folder {captions} does not exist")
+    items, _ = collect_images(inputs, gt)
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise BenchError("no image files found")
+    if gt is not None:
+        unmatched = [it.key for it in items if it.reference is None]
+        if unmatched:
+            note(f"{len(unmatched)} of {len(items)} images have no ground truth in {gt} (matched by relative path, then by name): "
+                 f"{', '.join(unmatched[:5])}{' ...' if len(unmatched) > 5 else ''}; their full-reference metrics are left empty")  # fmt: skip
+    if on_items:
+        on_items(len(items) * (len(chosen) + 1))
+
+    adapter = get_adapter(restorer)
+    runner = adapter.load(restorer_path, device=device)  # RestorerUnavailable: the bench needs a restorer that runs
+    if backend is None and vlm and any(p.needs_vlm for p in chosen):
+        backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
+    if backend is None:
+        if any(p.kind == "plain" for p in chosen):
+            raise PolicyError("the plain policy needs a captioning model: drop --no-vlm, or leave plain out of --policies")
+        if any(p.kind == "rescap" for p in chosen):
+            note("no captioning model: rescap policies carry degradation-only prompts (no caption)")
+    captioners: dict[str, Any] = {}
+    scorer: Any = None if relevance in (None, "off", "none", "no") else relevance
+    for policy in chosen:
+        if policy.kind != "rescap":
+            continue
+        captioner = Captioner(
+            backend, policy=RichnessPolicy(mode=policy.richness), restorer=adapter.profile, counter=adapter.counter,
+            compose=adapter.positive_for, relevance=scorer, seed=seed,
+        )  # fmt: skip
+        if scorer == "auto" or isinstance(scorer, str):
+            scorer = captioner.scorer  # one CLIP model shared by every richness
+        captioners[policy.name] = captioner
+
+    metric_set = MetricSet.load(parse_metric_names(metrics, gt is not None), have_reference=gt is not None, device=device)
+    for message in metric_set.skipped.values():
+        if on_note:
+            on_note(message)
+    config = BenchConfig(
+        restorer=restorer, restorer_path=restorer_path, vlm=getattr(backend, "model_string", None) if backend else None,
+        seed=seed, steps=steps, strength=strength, guidance=guidance, gt=str(gt) if gt is not None else None,
+    )  # fmt: skip
+    bench = Bench(
+        out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,
+        captioners=captioners, captions_dir=Path(captions) if captions is not None else None, steps=steps,
+        strength=strength, guidance=guidance, batch_size=batch_size, progress=progress,
+    )  # fmt: skip
+    if backend is not None:
+        from ..captioning.templates import PromptTemplates
+
+        bench.plain_prompt = next(iter(captioners.values())).templates.render("plain") if captioners else PromptTemplates.load().render("plain")
+    bench.open(overwrite=overwrite)
+    try:
+        bench.run(items)
+    finally:
+        bench.close()
+        if backend is not None:
+            backend.close()
+    return write_outputs(bench, items, notes)
+
+
+def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> BenchResult:
+    """``results.csv``, ``results.json`` and ``report.html`` from the bench's records."""
+    from .._version import __version__
+    from .report import build_report
+    from .results import summarize, write_csv, write_json
+
+    records = bench.ordered_records(items)
+    names = [p.name for p in bench.policies]
+    lower_better = {n: bench.metrics.info[n].lower_better for n in bench.metrics.names}
+    summary = summarize(records, names, lower_better)
+    metric_failures: dict[str, list[str]] = {}
+    for record in records:
+        for metric, error in record.metric_errors.items():
+            if metric in lower_better:
+                metric_failures.setdefault(metric, []).append(error)
+    for metric, errors in metric_failures.items():
+        notes = [*notes, f"{metric} has no value on {len(errors)} of {len(records)} rows (first reason: {errors[0]})"]
+    failed = [r for r in records if r.status == "error"]
+    if failed:
+        notes = [*notes, f"{len(failed)} of {len(records)} restorations failed; their errors are in the tables below"]
+    header = {
+        **bench.config.model_dump(), "images": len(items), "policies": names, "metrics": list(lower_better),
+        "rescap_version": __version__, "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "skipped_metrics": dict(bench.metrics.skipped),
+    }  # fmt: skip
+    write_csv(bench.out_dir / "results.csv", records, list(lower_better))
+    write_json(
+        bench.out_dir / "results.json",
+        {
+            "config": header, "notes": notes, "lower_better": lower_better,
+            "summary": {k: v.model_dump() for k, v in summary.items()},
+            "records": [r.model_dump() for r in records],
+        },
+    )  # fmt: skip
+    html = build_report(bench.out_dir, records, names, summary, lower_better, header, notes)
+    (bench.out_dir / "report.html").write_text(html, encoding="utf-8")
+    return BenchResult(bench.out_dir, records, summary, list(lower_better), notes, bench.resumed)

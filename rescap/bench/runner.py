@@ -1,0 +1,407 @@
+"""The ``rescap bench`` run: each image restored under each caption policy with the same seed,
+scored, and logged one record at a time so that an interrupted run resumes where it stopped.
+
+Layout of the report folder::
+
+    bench.json          what was run (restorer, model, seed...): a rerun must match it
+    records.jsonl       one line per (image, policy), appended and fsynced as each finishes
+    outputs/<image>/<policy>.png   every restoration (and ``input.png``: the input, resized)
+    results.csv, results.json, report.html   written from the records at the end
+
+Example:
+    >>> from rescap.bench.runner import BenchRecord
+    >>> BenchRecord(image="a.png", file="/data/a.png", policy="none", status="ok").key
+    ('a.png', 'none')
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, Field
+
+from .._version import __version__
+from ..appendlog import AppendLog
+from ..control.degradation_words import find_degradation_words
+from ..files import IMAGE_EXTENSIONS
+from .metrics import MetricSet
+from .policies import Policy, plain_captions, sidecar_caption
+
+INPUT_ROW = "input"  # the input itself (resized to the output size): the floor every policy should beat
+RECORDS = "records.jsonl"
+CONFIG = "bench.json"
+
+
+class BenchError(RuntimeError):
+    """The bench cannot start (e.g. the report folder holds results of a different run)."""
+
+
+class BenchConfig(BaseModel):
+    """What makes two runs comparable; a rerun into the same folder must match it."""
+
+    restorer: str
+    restorer_path: str | None = None
+    vlm: str | None = None
+    seed: int = 0
+    steps: int | None = None
+    strength: float | None = None
+    guidance: float | None = None
+    gt: str | None = None
+    rescap_version: str = __version__
+
+    def differences(self, other: "BenchConfig") -> list[str]:
+        mine, theirs = self.model_dump(exclude={"rescap_version"}), other.model_dump(exclude={"rescap_version"})
+        return [f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if mine[k] != theirs[k]]
+
+
+class BenchRecord(BaseModel):
+    """One image under one policy: the text it got, the output, and its scores."""
+
+    image: str  # the image's path relative to the input folder: the key with ``policy``
+    file: str
+    policy: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+    caption: str = ""
+    positive: str = ""
+    negative: str = ""
+    caption_tokens: int | None = None
+    positive_tokens: int | None = None
+    window: int | None = None
+    truncated: bool = False
+    degradation_words: list[str] = Field(default_factory=list)
+    severity: float | None = None
+    degradation: dict[str, Any] | None = None
+    output: str | None = None  # relative to the report folder
+    reference: str | None = None  # the ground-truth file
+    resized_for_reference: bool = False
+    seed: int = 0
+    metrics: dict[str, float] = Field(default_factory=dict)
+    metric_errors: dict[str, str] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.image, self.policy)
+
+
+@dataclass
+class ImageItem:
+    file: Path
+    relative: Path
+    reference: Path | None = None
+    report: Any = None  # DegradationReport
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.relative.as_posix()
+
+
+def find_references(items: list[ImageItem], gt_dir: Path) -> None:
+    """Ground truth by the same relative path (any image extension), else by the same file stem."""
+    by_relative: dict[str, Path] = {}
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted(gt_dir.rglob("*")):
+        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+            rel = path.relative_to(gt_dir)
+            by_relative.setdefault(rel.with_suffix("").as_posix(), path)
+            by_stem.setdefault(path.stem, []).append(path)
+    for item in items:
+        found = by_relative.get(item.relative.with_suffix("").as_posix())
+        if found is None and len(by_stem.get(item.file.stem, [])) == 1:
+            found = by_stem[item.file.stem][0]
+        item.reference = found
+
+
+def open_rgb(path: Path):
+    """The whole image as RGB PIL (EXIF orientation applied, 16-bit scaled, bombs refused)."""
+    from ..captioning.captioner import load_picture
+    from ..limits import DEFAULT_MAX_IMAGE_PIXELS
+
+    return load_picture(path, DEFAULT_MAX_IMAGE_PIXELS)
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, (ValueError, OSError)) and str(exc) else f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class Bench:
+    """One bench run. ``captioners`` maps each rescap policy name to its ``Captioner``; ``backend``
+    serves the ``plain`` policy."""
+
+    out_dir: Path
+    adapter: Any
+    runner: Any
+    policies: list[Policy]
+    metrics: MetricSet
+    config: BenchConfig
+    backend: Any = None
+    captioners: dict[str, Any] = field(default_factory=dict)
+    captions_dir: Path | None = None
+    plain_prompt: str = "Describe this image in one sentence."
+    steps: int | None = None
+    strength: float | None = None
+    guidance: float | None = None
+    batch_size: int = 4
+    progress: Callable[[str], None] | None = None  # called once per finished (image, policy)
+    records: dict[tuple[str, str], BenchRecord] = field(default_factory=dict)
+    resumed: int = 0
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def open(self, overwrite: bool = False) -> None:
+        """Check the folder against this run's config, load earlier records, open the log."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        config_path = self.out_dir / CONFIG
+        if overwrite:
+            for name in (RECORDS, "results.csv", "results.json", "report.html"):
+                (self.out_dir / name).unlink(missing_ok=True)
+            shutil.rmtree(self.out_dir / "outputs", ignore_errors=True)
+        elif config_path.exists():
+            try:
+                earlier = BenchConfig.model_validate_json(config_path.read_text(encoding="utf-8"))
+            except ValueError:
+                earlier = None
+            changes = self.config.differences(earlier) if earlier else ["unreadable bench.json"]
+            if changes:
+                raise BenchError(
+                    f"{self.out_dir} holds results of a different run ({'; '.join(changes)}): "
+                    "choose another folder, or pass --overwrite to replace them"
+                )
+        config_path.write_text(self.config.model_dump_json(indent=1), encoding="utf-8")
+        self._log = AppendLog(self.out_dir / RECORDS)
+        for row in self._log.read():
+            try:
+                record = BenchRecord.model_validate(row)
+            except ValueError:
+                continue
+            self.records[record.key] = record  # the last line of a key wins
+
+    def close(self) -> None:
+        log = getattr(self, "_log", None)
+        if log is not None:
+            log.close()
+
+    def is_done(self, image: str, policy: str) -> bool:
+        record = self.records.get((image, policy))
+        if record is None or record.status != "ok":
+            return False
+        return record.output is None or (self.out_dir / record.output).is_file()
+
+    def _save(self, record: BenchRecord) -> None:
+        self._log.append([record.model_dump_json()])
+        self.records[record.key] = record
+        if self.progress:
+            self.progress(f"{record.image} [{record.policy}]")
+
+    # -- the run ----------------------------------------------------------------------------------
+    def run(self, items: list[ImageItem]) -> None:
+        for start in range(0, len(items), self.batch_size):
+            self._run_chunk(items[start : start + self.batch_size])
+        self._rescore_missing_metrics()
+
+    def _estimate(self, item: ImageItem) -> None:
+        from ..degradation.estimate import estimate_degradation
+
+        try:
+            item.report = estimate_degradation(item.file)
+        except Exception as exc:
+            item.error = _error_text(exc)
+
+    def _run_chunk(self, chunk: list[ImageItem]) -> None:
+        names = [p.name for p in self.policies] + [INPUT_ROW]
+        pending = {it.key: [p for p in self.policies if not self.is_done(it.key, p.name)] for it in chunk}
+        for it in chunk:
+            for name in names:
+                if self.is_done(it.key, name):
+                    self.resumed += 1
+                    if self.progress:
+                        self.progress(f"{it.key} [{name}] (done before)")
+        live = [it for it in chunk if pending[it.key] or not self.is_done(it.key, INPUT_ROW)]
+        for it in live:
+            self._estimate(it)
+        captions = self._captions(live, pending)
+        for it in live:
+            sizes: list[tuple[int, int]] = []
+            lq = None
+            if it.error is None:
+                try:
+                    lq = open_rgb(it.file)
+                except Exception as exc:
+                    it.error = _error_text(exc)
+            for policy in pending[it.key]:
+                record = self._restore_one(it, policy, lq, captions.get((it.key, policy.name)))
+                self._save(record)
+                if record.status == "ok" and record.output:
+                    sizes.append(_size_of(self.out_dir / record.output))
+            if not self.is_done(it.key, INPUT_ROW):
+                if not sizes:
+                    sizes = [_size_of(self.out_dir / r.output) for p in self.policies if (r := self.records.get((it.key, p.name))) and r.status == "ok" and r.output]
+                self._save(self._input_row(it, lq, sizes[0] if sizes else None))
+
+    def _base(self, it: ImageItem, policy: str) -> dict[str, Any]:
+        return {
+            "image": it.key, "file": str(it.file.resolve()), "policy": policy, "seed": self.config.seed,
+            "severity": it.report.overall_severity if it.report is not None else None,
+            "degradation": it.report.model_dump(mode="json") if it.report is not None else None,
+            "reference": str(it.reference.resolve()) if it.reference else None,
+        }  # fmt: skip
+
+    # -- captions ---------------------------------------------------------------------------------
+    def _captions(self, items: list[ImageItem], pending: dict[str, list[Policy]]) -> dict[tuple[str, str], Any]:
+        """(image, policy) -> FinalPrompts, or the exception that stopped its caption."""
+        out: dict[tuple[str, str], Any] = {}
+        for policy in self.policies:
+            todo = [it for it in items if it.error is None and policy in pending[it.key]]
+            if not todo:
+                continue
+            start = time.perf_counter()
+            if policy.kind == "none":
+                results: list[Any] = [self.adapter.final_prompts_for("") for _ in todo]
+            elif policy.kind == "sidecar":
+                results = []
+                for it in todo:
+                    try:
+                        results.append(self.adapter.final_prompts_for(sidecar_caption(it.file, it.relative, self.captions_dir)))
+                    except Exception as exc:
+                        results.append(exc)
+            elif policy.kind == "plain":
+                results = self._plain(todo)
+            else:
+                results = self._rescap(policy, todo)
+            share = (time.perf_counter() - start) / len(todo)
+            for it, result in zip(todo, results):
+                out[(it.key, policy.name)] = (result, share)
+        return out
+
+    def _plain(self, items: list[ImageItem]) -> list[Any]:
+        from ..captioning.captioner import load_picture
+
+        pictures, results = [], []
+        for it in items:
+            try:
+                pictures.append(load_picture(it.file, 448 * 448))
+            except Exception as exc:
+                pictures.append(exc)
+        ok = [p for p in pictures if not isinstance(p, Exception)]
+        answers = iter(plain_captions(self.backend, ok, self.plain_prompt) if ok else [])
+        for picture in pictures:
+            if isinstance(picture, Exception):
+                results.append(picture)
+                continue
+            answer = next(answers)
+            results.append(answer if isinstance(answer, Exception) else self.adapter.final_prompts_for(answer))
+        return results
+
+    def _rescap(self, policy: Policy, items: list[ImageItem]) -> list[Any]:
+        from ..captioning.bundle import CaptionFailure
+
+        captioner = self.captioners[policy.name]
+        results = []
+        for it, bundle in zip(items, captioner.caption_batch([str(it.file) for it in items])):
+            if isinstance(bundle, CaptionFailure):
+                results.append(RuntimeError(f"caption failed at {bundle.stage}: {bundle.error}"))
+            else:
+                results.append(self.adapter.final_prompts(bundle))
+        return results
+
+    # -- restoring and scoring ------------------------------------------------------------------
+    def _restore_one(self, it: ImageItem, policy: Policy, lq: Any, caption: Any) -> BenchRecord:
+        base = self._base(it, policy.name)
+        if it.error is not None or lq is None:
+            return BenchRecord(**base, status="error", error=f"cannot read the image: {it.error}")
+        prompts, caption_seconds = caption if caption is not None else (RuntimeError("no caption"), 0.0)
+        if isinstance(prompts, Exception):
+            return BenchRecord(**base, status="error", error=f"caption: {_error_text(prompts)}")
+        check = self.adapter.check(prompts)
+        base.update(
+            caption=prompts.caption, positive=prompts.positive, negative=prompts.negative,
+            caption_tokens=self.adapter.counter.count(prompts.caption), positive_tokens=check.positive_tokens,
+            window=self.adapter.profile.caption_window, truncated=check.positive_tokens > self.adapter.profile.caption_window,
+            degradation_words=find_degradation_words(prompts.caption),
+        )  # fmt: skip
+        timings = {"caption": caption_seconds}
+        try:
+            start = time.perf_counter()
+            restored = self.adapter.restore(
+                self.runner, lq, prompts, seed=self.config.seed, steps=self.steps, strength=self.strength, guidance_scale=self.guidance
+            )  # fmt: skip
+            timings["restore"] = time.perf_counter() - start
+            target = self._output_path(it, policy.name)
+            restored.convert("RGB").save(target)
+        except Exception as exc:  # one restoration must not stop the bench
+            return BenchRecord(**base, status="error", error=f"restore: {_error_text(exc)}", timings=timings)
+        return self._scored(BenchRecord(**base, status="ok", output=target.relative_to(self.out_dir).as_posix(), timings=timings), restored, it)
+
+    def _input_row(self, it: ImageItem, lq: Any, size: tuple[int, int] | None) -> BenchRecord:
+        from PIL import Image
+
+        base = self._base(it, INPUT_ROW)
+        if it.error is not None or lq is None:
+            return BenchRecord(**base, status="error", error=f"cannot read the image: {it.error}")
+        reference_size = _size_of(it.reference) if it.reference is not None else None
+        size = reference_size or size or lq.size
+        shown = lq if lq.size == tuple(size) else lq.resize(tuple(size), Image.Resampling.BICUBIC)
+        target = self._output_path(it, INPUT_ROW)
+        shown.save(target)
+        return self._scored(BenchRecord(**base, status="ok", output=target.relative_to(self.out_dir).as_posix()), shown, it)
+
+    def _output_path(self, it: ImageItem, policy: str) -> Path:
+        folder = self.out_dir / "outputs" / it.relative.with_suffix("")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{policy}.png"
+
+    def _scored(self, record: BenchRecord, image: Any, it: ImageItem, only: list[str] | None = None) -> BenchRecord:
+        from PIL import Image
+
+        if not self.metrics.names:
+            return record
+        start = time.perf_counter()
+        reference = None
+        if it.reference is not None and any(self.metrics.info[n].full_reference for n in self.metrics.names):
+            try:
+                reference = open_rgb(it.reference)
+            except Exception as exc:
+                record.metric_errors["reference"] = f"cannot read the ground truth {it.reference}: {_error_text(exc)}"
+        scored = image
+        if reference is not None and reference.size != image.size:
+            scored = image.resize(reference.size, Image.Resampling.BICUBIC)
+            record.resized_for_reference = True
+        values, errors = self.metrics.score(scored, reference, only=only)
+        record.metrics.update(values)
+        record.metric_errors.update(errors)
+        record.timings["metrics"] = record.timings.get("metrics", 0.0) + time.perf_counter() - start
+        return record
+
+    def _rescore_missing_metrics(self) -> None:
+        """Records from an earlier run lacking a metric asked for now get it from their saved output."""
+        for key, record in list(self.records.items()):
+            if record.status != "ok" or not record.output:
+                continue
+            missing = [n for n in self.metrics.names if n not in record.metrics and n not in record.metric_errors]
+            if not missing:
+                continue
+            path = self.out_dir / record.output
+            if not path.is_file():
+                continue
+            item = ImageItem(file=Path(record.file), relative=Path(record.image), reference=Path(record.reference) if record.reference else None)
+            updated = self._scored(record.model_copy(deep=True), open_rgb(path), item, only=missing)
+            self._log.append([updated.model_dump_json()])
+            self.records[key] = updated
+
+    def ordered_records(self, items: list[ImageItem]) -> list[BenchRecord]:
+        """This run's records in image order, then policy order (the input row first)."""
+        order = [INPUT_ROW, *(p.name for p in self.policies)]
+        return [self.records[(it.key, name)] for it in items for name in order if (it.key, name) in self.records]
+
+
+def _size_of(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.size

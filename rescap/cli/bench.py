@@ -1,0 +1,119 @@
+"""``rescap bench``: restore images under several caption policies and report what the text did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def bench(
+    inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="IMAGES"),
+    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list); it must run here."),
+    output: Path = typer.Option(..., "-o", "--output", help="Report folder: results.csv, results.json, report.html, outputs/."),
+    restorer_path: Optional[str] = typer.Option(
+        None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
+    ),
+    gt: Optional[Path] = typer.Option(None, "--gt", help="Ground-truth folder (same relative paths or names): full-reference metrics."),
+    policies: Optional[str] = typer.Option(
+        None, "--policies",
+        help="Comma-separated: none, plain, rescap (every richness), rescap-short|medium|long|auto|<tokens>, sidecar. "
+        "Default: none,plain,rescap (+ sidecar with --captions).",
+    ),  # fmt: skip
+    metrics: Optional[str] = typer.Option(
+        None, "--metrics",
+        help="Comma-separated pyiqa metric names, 'auto' (psnr,ssim,lpips,dists with --gt; musiq,maniqa,clipiqa,liqe,niqe) or 'none'.",
+    ),  # fmt: skip
+    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model (rescap policies get degradation-only prompts)."),
+    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    captions: Optional[Path] = typer.Option(None, "--captions", help="Your captions, DIR/<relative path>.txt, for the sidecar policy."),
+    seed: int = typer.Option(0, "--seed", help="Sampler seed, the same for every policy."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them)."),
+    strength: Optional[float] = typer.Option(None, "--strength", help="img2img strength (pipelines that take it)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
+    device: str = typer.Option("cpu", "--device", help="Device for the restorer and the metrics (cpu, cuda, cuda:1)."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images captioned per VLM call."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N images."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over: delete earlier results in the report folder."),
+) -> None:
+    """Restore each image under several caption policies (same seed) and measure what the text did.
+
+    Policies: no caption, a plain one-sentence VLM caption, rescap at each richness, and your own
+    captions. Metrics come from pyiqa (full-reference ones with --gt); a metric whose weights cannot
+    be fetched is skipped with a message naming the file and the folder to put it in. Writes
+    results.csv, results.json and a self-contained report.html; rerunning the same command resumes.
+
+    Example:
+
+        rescap bench lq/ --gt hq/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler -o report/
+    """
+    from ..adapters import RestorerUnavailable
+    from ..backends import BackendError
+    from ..bench import BenchError, PolicyError, run_bench
+    from ..bench.metrics import MetricError
+    from ..extras import MissingExtraError
+    from .console import stderr_console
+
+    console = stderr_console()
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}"), console=console, transient=True, disable=not console.is_terminal,
+    )  # fmt: skip
+    task = progress.add_task("benchmarking", total=None, current="")
+    try:
+        with progress:
+            result = run_bench(
+                inputs, output, restorer=restorer, restorer_path=restorer_path, gt=gt, policies=policies, metrics=metrics,
+                vlm=None if no_vlm else vlm, base_url=base_url, relevance=relevance, captions=captions, seed=seed,
+                steps=steps, strength=strength, guidance=guidance, device=device, batch_size=batch_size, limit=limit,
+                overwrite=overwrite,
+                progress=lambda label: progress.update(task, advance=1, current=escape(label)),
+                on_items=lambda n: progress.update(task, total=n),
+                on_note=lambda text: console.print(f"[yellow]note:[/] {escape(text)}"),
+            )  # fmt: skip
+    except RestorerUnavailable as exc:
+        typer.echo(f"error: {exc}\nrescap bench runs the restorer: use an adapter that runs here (rescap adapters list)", err=True)
+        raise typer.Exit(2)
+    except (BenchError, PolicyError, MetricError, BackendError, MissingExtraError, ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+    from rich.table import Table
+
+    table = Table(title=f"rescap bench: {escape(restorer)}, {len({r.image for r in result.records})} images")
+    table.add_column("policy")
+    table.add_column("ok", justify="right")
+    table.add_column("failed", justify="right")
+    for name in result.metrics:
+        table.add_column(name, justify="right")
+    table.add_column("tokens", justify="right")
+    table.add_column("degr. words", justify="right")
+    for name, s in result.summary.items():
+        table.add_row(
+            escape(name), str(s.images), str(s.failed),
+            *(f"{s.metrics[m]:.4g}" if m in s.metrics else "-" for m in result.metrics),
+            f"{s.mean_caption_tokens:.1f}" if s.mean_caption_tokens is not None else "-",
+            f"{100 * s.degradation_word_share:.0f}%" if s.degradation_word_share is not None else "-",
+        )  # fmt: skip
+    console.print(table)
+    done = len(result.records) - len(result.failed) - result.resumed
+    console.print(
+        f"{done} restored, {result.resumed} done before, {len(result.failed)} failed -> "
+        f"{escape(str(output / 'report.html'))}, results.csv, results.json"
+    )
+    by_error: dict[tuple[str, str], list[str]] = {}
+    for record in result.failed:
+        by_error.setdefault((record.image, record.error or ""), []).append(record.policy)
+    for (image, error), names in list(by_error.items())[:10]:
+        which = "every policy" if len(names) > len(result.summary) - 2 else ", ".join(names)
+        console.print(f"[red]failed:[/] {escape(image)} ({escape(which)}): {escape(error)}")
+    if len(by_error) > 10:
+        console.print(f"... and {len(by_error) - 10} more (results.csv has them all)")
+    if result.failed:
+        raise typer.Exit(1)

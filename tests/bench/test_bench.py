@@ -1,0 +1,195 @@
+"""`rescap bench` end to end: a tiny random diffusers restorer and a tiny VLM on real photos, with
+PSNR/SSIM (metrics that need no downloaded weights) against ground truth."""
+
+import csv
+import inspect
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from rescap.adapters.diffusers_pipeline import DiffusersAdapter
+from rescap.cli.app import app
+
+runner = CliRunner()
+POLICIES = ["none", "plain", "rescap-short", "rescap-medium", "rescap-long", "rescap-auto", "sidecar"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from rescap.backends.torch_compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    pytest.importorskip("diffusers")
+    pytest.importorskip("pyiqa")
+    from rescap.testing.tiny_clip import build_tiny_clip
+    from rescap.testing.tiny_diffusers import build_tiny_pipeline
+    from rescap.testing.tiny_vlm import build_tiny_vlm
+
+    root = tmp_path_factory.mktemp("bench-models")
+    return {
+        "pipeline": str(build_tiny_pipeline("img2img", root / "img2img")),
+        "vlm": "transformers:" + str(build_tiny_vlm("idefics3", root / "vlm")),
+        "clip": str(build_tiny_clip(root / "clip")),
+    }
+
+
+class SeedSpy:
+    """Wraps the pipeline; records each call's prompt and its generator's seed."""
+
+    def __init__(self, pipe):
+        self.pipe, self.calls = pipe, []
+        self.tokenizer = pipe.tokenizer
+        self.__signature__ = inspect.signature(pipe.__call__)
+
+    def __call__(self, **kwargs):
+        self.calls.append({"prompt": kwargs["prompt"], "seed": kwargs["generator"].initial_seed()})
+        return self.pipe(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def bench_run(models, bench_images, tmp_path_factory):
+    """One bench over three photos and a broken file, every policy, sidecar captions with degradation words."""
+    root = tmp_path_factory.mktemp("bench-run")
+    lq = root / "lq"
+    import shutil
+
+    shutil.copytree(bench_images / "lq", lq)
+    (lq / "broken.png").write_bytes(b"this is not a png")
+    captions = root / "captions"
+    (captions / "sub").mkdir(parents=True)
+    for rel in ("astronaut", "coffee", "sub/grass"):
+        (captions / f"{rel}.txt").write_text("a blurry, noisy photo of something")
+    spies = []
+    original = DiffusersAdapter.load
+
+    def spying_load(self, path, device="cpu", **options):
+        spies.append(SeedSpy(original(self, path, device, **options)))
+        return spies[-1]
+
+    out = root / "report"
+    args = ["bench", str(lq), "--restorer", "diffusers", "--model", models["pipeline"], "--gt", str(bench_images / "hq"),
+            "--vlm", models["vlm"], "--relevance", models["clip"], "--captions", str(captions), "--metrics", "psnr,ssim",
+            "--steps", "2", "--strength", "0.6", "--seed", "7", "-o", str(out)]  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(DiffusersAdapter, "load", spying_load)
+        result = runner.invoke(app, args)
+    return {"out": out, "result": result, "calls": spies[0].calls, "args": args, "lq": lq, "hq": bench_images / "hq"}
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_every_image_under_every_policy_with_the_same_seed(bench_run):
+    result, out = bench_run["result"], bench_run["out"]
+    assert result.exit_code == 1, result.output  # the broken file fails, alone
+    rows = read_csv(out / "results.csv")
+    good = [r for r in rows if r["image"] != "broken.png"]
+    assert sorted({(r["image"], r["policy"]) for r in good}) == sorted(
+        (img, p) for img in ("astronaut.png", "coffee.png", "sub/grass.png") for p in ["input", *POLICIES]
+    )
+    assert all(r["status"] == "ok" for r in good)
+    broken = [r for r in rows if r["image"] == "broken.png"]
+    assert len(broken) == len(POLICIES) + 1 and all(r["status"] == "error" and "readable" in r["error"] for r in broken)
+    calls = bench_run["calls"]
+    assert len(calls) == 3 * len(POLICIES) and {c["seed"] for c in calls} == {7}
+    by_prompt = {r["policy"]: r for r in good if r["image"] == "astronaut.png"}
+    positives = json.loads((out / "results.json").read_text())["records"]
+    sent = {c["prompt"] for c in calls}
+    assert all(r["positive"] in sent for r in positives if r["status"] == "ok" and r["policy"] != "input")
+    assert by_prompt["none"]["caption"] == "" and by_prompt["sidecar"]["caption"] == "a blurry, noisy photo of something"
+    for name in ("astronaut", "coffee", "sub/grass"):
+        for policy in ["input", *POLICIES]:
+            assert Image.open(out / "outputs" / name / f"{policy}.png").size == (64, 64)
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0**2 / mse)
+
+
+def test_metrics_are_those_of_the_saved_outputs(bench_run):
+    from skimage.metrics import structural_similarity
+
+    out = bench_run["out"]
+    rows = [r for r in read_csv(out / "results.csv") if r["status"] == "ok"]
+    for r in rows:
+        restored = np.asarray(Image.open(out / r["output"]).convert("RGB"))
+        truth = np.asarray(Image.open(r["reference"]).convert("RGB"))
+        assert float(r["psnr"]) == pytest.approx(_psnr(restored, truth), abs=0.05)
+        assert 0.0 < float(r["ssim"]) <= 1.0
+    # SSIM follows the structure: the input (noisy but right) beats a random-weight restorer's output
+    ssim = {(r["image"], r["policy"]): float(r["ssim"]) for r in rows}
+    for image in ("astronaut.png", "coffee.png"):
+        assert ssim[(image, "input")] > ssim[(image, "none")]
+    gray = np.asarray(Image.open(out / "outputs/astronaut/input.png").convert("L"))
+    truth = np.asarray(Image.open(bench_run["hq"] / "astronaut.png").convert("L"))
+    assert structural_similarity(gray, truth) > 0.3  # a sanity floor on the reference itself
+
+
+def test_summary_and_caption_measures(bench_run):
+    out = bench_run["out"]
+    data = json.loads((out / "results.json").read_text())
+    summary = data["summary"]
+    assert set(summary) == {"input", *POLICIES}
+    assert summary["sidecar"]["degradation_word_share"] == 1.0  # the user's captions name the degradation
+    for name in ("rescap-short", "rescap-medium", "rescap-long", "rescap-auto"):
+        assert summary[name]["degradation_word_share"] == 0.0
+        assert summary[name]["truncated_share"] == 0.0  # rescap fits the window
+        assert summary[name]["images"] == 3 and summary[name]["failed"] == 1
+    tokens = {n: summary[n]["mean_caption_tokens"] for n in ("rescap-short", "rescap-long")}
+    assert tokens["rescap-short"] < tokens["rescap-long"]
+    assert summary["none"]["mean_caption_tokens"] == 0
+    rows = [r for r in data["records"] if r["status"] == "ok" and r["policy"] != "none"]
+    none = {r["image"]: r for r in data["records"] if r["policy"] == "none" and r["status"] == "ok"}
+    plain = [r["metrics"]["psnr"] - none[r["image"]]["metrics"]["psnr"] for r in rows if r["policy"] == "plain"]
+    assert summary["plain"]["delta_vs_none"]["psnr"] == pytest.approx(sum(plain) / len(plain))
+    assert data["config"]["seed"] == 7 and data["lower_better"] == {"psnr": False, "ssim": False}
+
+
+def test_rerun_resumes_without_duplicates(bench_run):
+    out = bench_run["out"]
+    before = read_csv(out / "results.csv")
+    lines_before = (out / "records.jsonl").read_text().count("\n")
+    again = runner.invoke(app, bench_run["args"])
+    assert again.exit_code == 1
+    assert "0 restored" in again.output and f"{3 * (len(POLICIES) + 1)} done before" in again.output
+    after = read_csv(out / "results.csv")
+    assert [(r["image"], r["policy"], r["psnr"]) for r in after] == [(r["image"], r["policy"], r["psnr"]) for r in before]
+    # only the broken file's rows were tried again
+    assert (out / "records.jsonl").read_text().count("\n") == lines_before + len(POLICIES) + 1
+    changed = [a if a != "7" else "8" for a in bench_run["args"]]
+    refused = runner.invoke(app, changed)
+    assert refused.exit_code == 2 and "different run" in refused.output and "seed" in refused.output
+
+
+def test_missing_weights_skip_the_metric_and_the_bench_goes_on(models, bench_images, tmp_path, no_network):
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["bench", str(bench_images / "lq" / "astronaut.png"), "--restorer", "diffusers",
+                                 "--model", models["pipeline"], "--gt", str(bench_images / "hq"), "--no-vlm",
+                                 "--policies", "none,rescap-auto", "--metrics", "psnr,niqe", "--steps", "2", "--strength", "0.6",
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "niqe_modelparameters.mat" in result.output
+    data = json.loads((out / "results.json").read_text())
+    assert "niqe_modelparameters.mat" in data["config"]["skipped_metrics"]["niqe"]
+    assert all("psnr" in r["metrics"] and "niqe" not in r["metrics"] for r in data["records"])
+    assert "niqe" in (out / "report.html").read_text()
+
+
+def test_bad_requests_fail_clearly(models, bench_images, tmp_path):
+    base = ["bench", str(bench_images / "lq"), "--restorer", "diffusers", "--model", models["pipeline"], "-o", str(tmp_path / "r")]
+    for extra, expected in (
+        (["--policies", "sometimes"], "unknown policy"),
+        (["--no-vlm", "--policies", "plain"], "needs a captioning model"),
+        (["--metrics", "psnrr", "--no-vlm", "--policies", "none"], "did you mean"),
+        (["--gt", str(tmp_path / "nowhere")], "does not exist"),
+    ):
+        result = runner.invoke(app, base + extra)
+        assert result.exit_code == 2 and expected in result.output, (extra, result.output)
+    unavailable = runner.invoke(app, ["bench", str(bench_images / "lq"), "--restorer", "supir", "-o", str(tmp_path / "s")])
+    assert unavailable.exit_code == 2 and "runs the restorer" in unavailable.output

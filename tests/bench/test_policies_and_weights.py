@@ -1,0 +1,89 @@
+"""Policy parsing, sidecar captions, and the message for weights pyiqa cannot fetch."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rescap.bench.policies import PolicyError, first_sentence, parse_policies, sidecar_caption
+from rescap.bench.weights import describe_missing_weights
+
+
+def test_policies_expand_and_keep_order():
+    assert [p.name for p in parse_policies("rescap-long, none,rescap,sidecar,none")] == [
+        "rescap-long", "none", "rescap-short", "rescap-medium", "rescap-auto", "sidecar",
+    ]  # fmt: skip
+    assert parse_policies("rescap-40")[0].richness == 40
+    assert [p.name for p in parse_policies(None)][:2] == ["none", "plain"]
+    for bad in ("nonsense", "rescap-huge", "rescap-0", " , "):
+        with pytest.raises(PolicyError):
+            parse_policies(bad)
+
+
+def test_sidecar_caption_prefers_the_caption_folder(tmp_path):
+    image = tmp_path / "in" / "a" / "b.png"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"")
+    (tmp_path / "caps" / "a").mkdir(parents=True)
+    (tmp_path / "caps" / "a" / "b.txt").write_text("a fox in snow\n")
+    image.with_suffix(".txt").write_text("beside the image")
+    assert sidecar_caption(image, Path("a/b.png"), tmp_path / "caps") == "a fox in snow"
+    assert sidecar_caption(image, Path("a/b.png"), None) == "beside the image"
+    image.with_suffix(".txt").unlink()
+    with pytest.raises(FileNotFoundError, match="b.txt"):
+        sidecar_caption(image, Path("a/b.png"), tmp_path / "elsewhere")
+
+
+def test_first_sentence():
+    assert first_sentence('Caption: "A dog runs on grass. It is sunny."') == "A dog runs on grass."
+    assert first_sentence("  two\n words ") == "two words"
+    assert first_sentence("") == ""
+
+
+def _download(url, model_dir):  # the shape of pyiqa's / torch.hub's helpers: URL and destination in locals
+    cached_file = os.path.join(model_dir, os.path.basename(url))
+    raise ConnectionError(f"cannot reach {url} for {cached_file}")
+
+
+def _hub(repo_id, filename, cache_dir=None):  # the shape of huggingface_hub.hf_hub_download
+    class LocalEntryNotFoundError(Exception):
+        pass
+
+    raise LocalEntryNotFoundError("offline")
+
+
+def test_missing_weights_named_from_the_failed_call(tmp_path):
+    with pytest.raises(ConnectionError) as info:
+        _download("https://example.org/w/net_v2.pth", str(tmp_path / "pyiqa"))
+    found = describe_missing_weights(info.value)
+    assert (found.file, found.folder, found.source) == ("net_v2.pth", str(tmp_path / "pyiqa"), "https://example.org/w/net_v2.pth")
+    assert "Place the file in" in found.message("net") and "'net_v2.pth'" in found.message("net")
+    with pytest.raises(Exception) as info:
+        _hub("timm/vit_tiny", "model.safetensors")
+    found = describe_missing_weights(info.value)
+    assert found.file == "model.safetensors" and "hf download timm/vit_tiny model.safetensors" in found.message("m")
+    assert describe_missing_weights(ValueError("a bug, not a download")) is None
+
+
+def test_real_pyiqa_metric_without_network_names_file_and_folder(no_network):
+    from rescap.bench.metrics import MetricSet
+
+    metrics = MetricSet.load(["psnr", "niqe"], have_reference=True)
+    assert metrics.names == ["psnr"]
+    message = metrics.skipped["niqe"]
+    assert "niqe_modelparameters.mat" in message
+    assert str(no_network / "hub" / "pyiqa") in message  # the folder pyiqa looks in, under TORCH_HOME
+
+
+def test_unknown_metric_suggests_names():
+    from rescap.bench.metrics import MetricError, MetricSet
+
+    with pytest.raises(MetricError, match="did you mean.*psnr"):
+        MetricSet.load(["psnrr"], have_reference=True)
+
+
+def test_full_reference_metric_without_ground_truth_is_skipped():
+    from rescap.bench.metrics import MetricSet
+
+    metrics = MetricSet.load(["ssim"], have_reference=False)
+    assert metrics.names == [] and "--gt" in metrics.skipped["ssim"]
