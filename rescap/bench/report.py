@@ -126,7 +126,7 @@ def summary_plots(records: list[BenchRecord], policies: list[str], summary: dict
             axis.tick_params(labelsize=7)
         fig.tight_layout()
         buffer = io.StringIO()
-        fig.savefig(buffer, format="svg")
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
         svg = buffer.getvalue()
         plots.append({"metric": metric, "svg": svg[svg.index("<svg") :]})
     return plots

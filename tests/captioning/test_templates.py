@@ -5,7 +5,7 @@ from rescap.captioning.templates import PromptTemplates, TemplateError
 
 def test_builtin_templates_load_and_render():
     templates = PromptTemplates.load()
-    assert set(templates.sources) == {"degradation", "content", "caption", "analysis", "single"}
+    assert set(templates.sources) == {"degradation", "content", "caption", "analysis", "single", "plain"}
     assert all(src.startswith("rescap.prompts/") for src in templates.sources.values())
 
 
