@@ -35,11 +35,13 @@ class BenchResult:
     summary: dict[str, PolicySummary]
     metrics: list[str]
     notes: list[str] = field(default_factory=list)
-    resumed: int = 0
+    resumed: int = 0  # restorations found done from an earlier run
+    restored: int = 0  # restorations done by this run
 
     @property
     def failed(self) -> list[BenchRecord]:
-        return [r for r in self.records if r.status == "error"]
+        """Failed restorations (an image that cannot be read fails every policy)."""
+        return [r for r in self.records if r.status == "error" and r.policy != INPUT_ROW]
 
 
 def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -> tuple[list[ImageItem], Path | None]:
@@ -211,4 +213,4 @@ def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> Ben
     )  # fmt: skip
     html = build_report(bench.out_dir, records, names, summary, lower_better, header, notes)
     (bench.out_dir / "report.html").write_text(html, encoding="utf-8")
-    return BenchResult(bench.out_dir, records, summary, list(lower_better), notes, bench.resumed)
+    return BenchResult(bench.out_dir, records, summary, list(lower_better), notes, bench.resumed, bench.restored)

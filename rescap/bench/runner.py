@@ -151,7 +151,8 @@ class Bench:
     batch_size: int = 4
     progress: Callable[[str], None] | None = None  # called once per finished (image, policy)
     records: dict[tuple[str, str], BenchRecord] = field(default_factory=dict)
-    resumed: int = 0
+    resumed: int = 0  # restorations (input rows aside) found done from an earlier run
+    restored: int = 0  # restorations done by this run
 
     # -- set-up ---------------------------------------------------------------------------------
     def open(self, overwrite: bool = False) -> None:
@@ -196,6 +197,7 @@ class Bench:
     def _save(self, record: BenchRecord) -> None:
         self._log.append([record.model_dump_json()])
         self.records[record.key] = record
+        self.restored += record.status == "ok" and record.policy != INPUT_ROW
         if self.progress:
             self.progress(f"{record.image} [{record.policy}]")
 
@@ -219,7 +221,7 @@ class Bench:
         for it in chunk:
             for name in names:
                 if self.is_done(it.key, name):
-                    self.resumed += 1
+                    self.resumed += name != INPUT_ROW
                     if self.progress:
                         self.progress(f"{it.key} [{name}] (done before)")
         live = [it for it in chunk if pending[it.key] or not self.is_done(it.key, INPUT_ROW)]

@@ -102,16 +102,15 @@ def bench(
             f"{100 * s.degradation_word_share:.0f}%" if s.degradation_word_share is not None else "-",
         )  # fmt: skip
     console.print(table)
-    done = len(result.records) - len(result.failed) - result.resumed
     console.print(
-        f"{done} restored, {result.resumed} done before, {len(result.failed)} failed -> "
+        f"{result.restored} restored, {result.resumed} done before, {len(result.failed)} failed -> "
         f"{escape(str(output / 'report.html'))}, results.csv, results.json"
     )
     by_error: dict[tuple[str, str], list[str]] = {}
     for record in result.failed:
         by_error.setdefault((record.image, record.error or ""), []).append(record.policy)
     for (image, error), names in list(by_error.items())[:10]:
-        which = "every policy" if len(names) > len(result.summary) - 2 else ", ".join(names)
+        which = "every policy" if len(names) >= len(result.summary) - 1 else ", ".join(names)
         console.print(f"[red]failed:[/] {escape(image)} ({escape(which)}): {escape(error)}")
     if len(by_error) > 10:
         console.print(f"... and {len(by_error) - 10} more (results.csv has them all)")
