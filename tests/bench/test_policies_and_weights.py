@@ -93,3 +93,33 @@ def test_full_reference_metric_without_ground_truth_is_skipped():
 
     metrics = MetricSet.load(["ssim"], have_reference=False)
     assert metrics.names == [] and "--gt" in metrics.skipped["ssim"]
+
+
+def test_a_file_placed_where_the_message_says_is_used(no_network, tmp_path, monkeypatch):
+    """Follow the skip message: put a (made-up, well-formed) NIQE parameter file in the folder it
+    names, and the metric loads and scores."""
+    import re
+
+    import numpy as np
+    import scipy.io
+    from PIL import Image
+
+    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.bench.metrics import MetricSet
+
+    ensure_torchvision_importable()
+    from pyiqa.utils import download_util
+
+    monkeypatch.setattr(download_util, "DEFAULT_CACHE_DIR", str(tmp_path / "pyiqa-cache"))  # not the user's cache
+    message = MetricSet.load(["niqe"], have_reference=False).skipped["niqe"]
+    file, folder = re.search(r"weights file '([^']+)'.*Place the file in (\S+) and run again", message).groups()
+    assert folder == str(tmp_path / "pyiqa-cache")
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(36, 36))
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(Path(folder) / file, {"mu_prisparam": rng.normal(size=(1, 36)), "cov_prisparam": basis @ basis.T + 36 * np.eye(36)})
+    metrics = MetricSet.load(["niqe"], have_reference=False)
+    assert metrics.names == ["niqe"] and not metrics.skipped
+    photo = Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    values, errors = metrics.score(photo)
+    assert not errors and np.isfinite(values["niqe"])
