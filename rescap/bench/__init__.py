@@ -52,7 +52,7 @@ def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -
 
     paths = [Path(p) for p in inputs]
     root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-    items = [ImageItem(file=f, relative=_relative(f, root)) for f in iter_image_files(paths)]
+    items = [ImageItem(file=f, relative=_relative(f, root), root=root) for f in iter_image_files(paths)]
     seen: set[str] = set()
     for item in items:  # two inputs with the same name must not share an output folder
         if item.key in seen:
@@ -95,7 +95,7 @@ def run_bench(
     rescap policies carry degradation-only prompts. Raises ``BenchError``/``PolicyError``/``ValueError``
     for set-up problems; per-image problems become error records.
     """
-    from ..adapters import get_adapter
+    from ..adapters import RestorerUnavailable, get_adapter
     from ..backends.registry import create_backend
     from ..captioning.captioner import Captioner
     from ..control.richness import RichnessPolicy
@@ -129,7 +129,14 @@ def run_bench(
         on_items(len(items) * (len(chosen) + 1))
 
     adapter = get_adapter(restorer)
-    runner = adapter.load(restorer_path, device=device)  # RestorerUnavailable: the bench needs a restorer that runs
+    try:
+        runner = adapter.load(restorer_path, device=device)
+    except RestorerUnavailable as exc:
+        # still worth a report: every policy's text, its token counts, truncation and degradation
+        # words, the input's own scores, and the prompt files to run the restorer with elsewhere
+        runner = None
+        note(f"the restorer did not run ({exc}); this report compares the captions only, and each policy's prompt "
+             f"files are in {out / 'prompts'}")  # fmt: skip
     if backend is None and vlm and any(p.needs_vlm for p in chosen):
         backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
     if backend is None:
@@ -157,6 +164,7 @@ def run_bench(
     config = BenchConfig(
         restorer=restorer, restorer_path=restorer_path, vlm=getattr(backend, "model_string", None) if backend else None,
         seed=seed, steps=steps, strength=strength, guidance=guidance, gt=str(gt) if gt is not None else None,
+        restorer_runs=runner is not None,
     )  # fmt: skip
     bench = Bench(
         out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,

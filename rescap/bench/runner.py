@@ -51,6 +51,7 @@ class BenchConfig(BaseModel):
     strength: float | None = None
     guidance: float | None = None
     gt: str | None = None
+    restorer_runs: bool = True  # False: the restorer cannot run here, captions and prompt files only
     rescap_version: str = __version__
 
     def differences(self, other: "BenchConfig") -> list[str]:
@@ -77,6 +78,7 @@ class BenchRecord(BaseModel):
     severity: float | None = None
     degradation: dict[str, Any] | None = None
     output: str | None = None  # relative to the report folder
+    prompt_files: list[str] = Field(default_factory=list)  # when the restorer cannot run here: what its scripts read
     reference: str | None = None  # the ground-truth file
     resized_for_reference: bool = False
     seed: int = 0
@@ -93,6 +95,7 @@ class BenchRecord(BaseModel):
 class ImageItem:
     file: Path
     relative: Path
+    root: Path | None = None  # the input folder ``relative`` is below
     reference: Path | None = None
     report: Any = None  # DegradationReport
     error: str | None = None
@@ -197,7 +200,7 @@ class Bench:
     def _save(self, record: BenchRecord) -> None:
         self._log.append([record.model_dump_json()])
         self.records[record.key] = record
-        self.restored += record.status == "ok" and record.policy != INPUT_ROW
+        self.restored += record.status == "ok" and record.policy != INPUT_ROW and record.output is not None
         if self.progress:
             self.progress(f"{record.image} [{record.policy}]")
 
@@ -328,6 +331,12 @@ class Bench:
             degradation_words=find_degradation_words(prompts.caption),
         )  # fmt: skip
         timings = {"caption": caption_seconds}
+        if self.runner is None:  # captions only: write the files the restorer's own scripts read
+            try:
+                files = self.adapter.export(prompts, it.file, self.out_dir / "prompts" / policy.name, it.root)
+            except Exception as exc:
+                return BenchRecord(**base, status="error", error=f"prompt files: {_error_text(exc)}", timings=timings)
+            return BenchRecord(**base, status="ok", prompt_files=[_inside(f, self.out_dir) for f in files], timings=timings)
         try:
             start = time.perf_counter()
             restored = self.adapter.restore(
@@ -400,6 +409,13 @@ class Bench:
         """This run's records in image order, then policy order (the input row first)."""
         order = [INPUT_ROW, *(p.name for p in self.policies)]
         return [self.records[(it.key, name)] for it in items for name in order if (it.key, name) in self.records]
+
+
+def _inside(path: Path, folder: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _size_of(path: Path) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import typer
 
 def bench(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="IMAGES"),
-    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list); it must run here."),
+    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: results.csv, results.json, report.html, outputs/."),
     restorer_path: Optional[str] = typer.Option(
         None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
@@ -40,6 +40,9 @@ def bench(
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over: delete earlier results in the report folder."),
 ) -> None:
     """Restore each image under several caption policies (same seed) and measure what the text did.
+
+    Restorers that cannot run here (no checkout or weights) still get a report comparing the
+    policies' captions, with each policy's prompt files written for the restorer's own scripts.
 
     Policies: no caption, a plain one-sentence VLM caption, rescap at each richness, and your own
     captions. Metrics come from pyiqa (full-reference ones with --gt); a metric whose weights cannot
@@ -77,8 +80,8 @@ def bench(
                 on_items=lambda n: progress.update(task, total=n),
                 on_note=lambda text: console.print(f"[yellow]note:[/] {escape(text)}"),
             )  # fmt: skip
-    except RestorerUnavailable as exc:
-        typer.echo(f"error: {exc}\nrescap bench runs the restorer: use an adapter that runs here (rescap adapters list)", err=True)
+    except RestorerUnavailable as exc:  # a runner that fails later than load
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     except (BenchError, PolicyError, MetricError, BackendError, MissingExtraError, ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -102,6 +105,9 @@ def bench(
             f"{100 * s.degradation_word_share:.0f}%" if s.degradation_word_share is not None else "-",
         )  # fmt: skip
     console.print(table)
+    runs = bool(result.records) and any(r.output for r in result.records if r.policy != "input")
+    if not runs and any(r.prompt_files for r in result.records):
+        console.print(f"[yellow]the restorer did not run here: captions compared, prompt files in {escape(str(output / 'prompts'))}[/]")
     console.print(
         f"{result.restored} restored, {result.resumed} done before, {len(result.failed)} failed -> "
         f"{escape(str(output / 'report.html'))}, results.csv, results.json"

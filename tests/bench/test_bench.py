@@ -129,5 +129,24 @@ def test_bad_requests_fail_clearly(models, bench_images, tmp_path):
     ):
         result = runner.invoke(app, base + extra)
         assert result.exit_code == 2 and expected in result.output, (extra, result.output)
-    unavailable = runner.invoke(app, ["bench", str(bench_images / "lq"), "--restorer", "supir", "-o", str(tmp_path / "s")])
-    assert unavailable.exit_code == 2 and "runs the restorer" in unavailable.output
+
+
+
+def test_a_restorer_that_cannot_run_here_gets_a_captions_report(bench_images, tmp_path):
+    out = tmp_path / "s"
+    result = runner.invoke(app, ["bench", str(bench_images / "lq"), "--restorer", "hypir", "--no-vlm", "--gt", str(bench_images / "hq"),
+                                 "--policies", "none,rescap-auto", "--metrics", "psnr", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "did not run" in result.output and "0 restored" in " ".join(result.output.split())
+    rows = read_csv(out / "results.csv")
+    assert len(rows) == 3 * 3 and all(r["status"] == "ok" for r in rows)
+    data = json.loads((out / "results.json").read_text())
+    assert data["config"]["restorer_runs"] is False
+    for record in data["records"]:
+        if record["policy"] == "input":
+            assert "psnr" in record["metrics"]  # the input against the ground truth
+        else:
+            assert not record["output"] and record["prompt_files"]
+            assert (out / record["prompt_files"][0]).is_file()
+    assert (out / "prompts" / "rescap-auto" / "sub" / "grass.txt").is_file()  # HYPIR's mirrored --txt_dir layout
+    assert "not restored here" in (out / "report.html").read_text()
