@@ -1,0 +1,33 @@
+"""The examples run as documented (fresh processes, as a user would start them)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_estimate_folder_example():
+    done = run(str(EXAMPLES / "estimate_folder.py"), str(EXAMPLES / "images"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "coffee_q30.jpg" in done.stdout
+
+
+def test_bench_example_writes_a_report(tmp_path):
+    from rescap.extras import is_available
+
+    if not (is_available("pyiqa") and is_available("diffusers")):
+        pytest.skip("needs rescap[eval,diffusers]")
+    done = run(str(EXAMPLES / "bench_tiny.py"), str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rescap-auto" in done.stdout and "psnr" in done.stdout
+    for name in ("report.html", "results.csv", "results.json"):
+        assert (tmp_path / "report" / name).is_file()
