@@ -50,17 +50,30 @@ def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -
     from ..files import iter_image_files
     from .runner import find_references
 
+    import os
+
     paths = [Path(p) for p in inputs]
-    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
-    items = [ImageItem(file=f, relative=_relative(f, root), root=root) for f in iter_image_files(paths)]
-    seen: set[str] = set()
-    for item in items:  # two inputs with the same name must not share an output folder
-        if item.key in seen:
-            item.relative = Path(f"{item.relative.with_suffix('')}-{len(seen)}{item.relative.suffix}")
-        seen.add(item.key)
+    files = list(dict.fromkeys(f.resolve() for f in iter_image_files(paths)))  # each file once
+    if len(paths) == 1 and paths[0].is_dir():
+        root: Path | None = paths[0].resolve()
+    elif files:
+        # several inputs: keys below their common folder, so two files never share a key (and a
+        # rerun with the inputs in another order keeps every key)
+        root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    else:
+        root = None
+    items = [ImageItem(file=f, relative=_relative(f, root), root=root) for f in files]
     if gt is not None:
         find_references(items, Path(gt))
     return items, root
+
+
+def _path_or_id(value: Any) -> str | None:
+    """A path that exists, resolved (so ``hq``, ``hq/`` and ``/abs/hq`` are one run); else as given."""
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    return str(path.resolve()) if path.exists() else str(value)
 
 
 def run_bench(
@@ -128,6 +141,11 @@ def run_bench(
     if on_items:
         on_items(len(items) * (len(chosen) + 1))
 
+    # metric names are checked first: a typo must not cost loading a restorer and a VLM
+    metric_set = MetricSet.load(parse_metric_names(metrics, gt is not None), have_reference=gt is not None, device=device)
+    for message in metric_set.skipped.values():
+        if on_note:
+            on_note(message)
     adapter = get_adapter(restorer)
     try:
         runner = adapter.load(restorer_path, device=device)
@@ -137,50 +155,50 @@ def run_bench(
         runner = None
         note(f"the restorer did not run ({exc}); this report compares the captions only, and each policy's prompt "
              f"files are in {out / 'prompts'}")  # fmt: skip
+    own_backend = backend is None
     if backend is None and vlm and any(p.needs_vlm for p in chosen):
         backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
-    if backend is None:
-        if any(p.kind == "plain" for p in chosen):
-            raise PolicyError("the plain policy needs a captioning model: drop --no-vlm, or leave plain out of --policies")
-        if any(p.kind == "rescap" for p in chosen):
-            note("no captioning model: rescap policies carry degradation-only prompts (no caption)")
-    captioners: dict[str, Any] = {}
-    scorer: Any = None if relevance in (None, "off", "none", "no") else relevance
-    for policy in chosen:
-        if policy.kind != "rescap":
-            continue
-        captioner = Captioner(
-            backend, policy=RichnessPolicy(mode=policy.richness), restorer=adapter.profile, counter=adapter.counter,
-            compose=adapter.positive_for, relevance=scorer, seed=seed,
-        )  # fmt: skip
-        if scorer == "auto" or isinstance(scorer, str):
-            scorer = captioner.scorer  # one CLIP model shared by every richness
-        captioners[policy.name] = captioner
-
-    metric_set = MetricSet.load(parse_metric_names(metrics, gt is not None), have_reference=gt is not None, device=device)
-    for message in metric_set.skipped.values():
-        if on_note:
-            on_note(message)
-    config = BenchConfig(
-        restorer=restorer, restorer_path=restorer_path, vlm=getattr(backend, "model_string", None) if backend else None,
-        seed=seed, steps=steps, strength=strength, guidance=guidance, gt=str(gt) if gt is not None else None,
-        restorer_runs=runner is not None,
-    )  # fmt: skip
-    bench = Bench(
-        out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,
-        captioners=captioners, captions_dir=Path(captions) if captions is not None else None, steps=steps,
-        strength=strength, guidance=guidance, batch_size=batch_size, progress=progress,
-    )  # fmt: skip
-    if backend is not None:
-        from ..captioning.templates import PromptTemplates
-
-        bench.plain_prompt = next(iter(captioners.values())).templates.render("plain") if captioners else PromptTemplates.load().render("plain")
-    bench.open(overwrite=overwrite)
     try:
-        bench.run(items)
-    finally:
-        bench.close()
+        if backend is None:
+            if any(p.kind == "plain" for p in chosen):
+                raise PolicyError("the plain policy needs a captioning model: drop --no-vlm, or leave plain out of --policies")
+            if any(p.kind == "rescap" for p in chosen):
+                note("no captioning model: rescap policies carry degradation-only prompts (no caption)")
+        captioners: dict[str, Any] = {}
+        scorer: Any = None if relevance in (None, "off", "none", "no") else relevance
+        for policy in chosen:
+            if policy.kind != "rescap":
+                continue
+            captioner = Captioner(
+                backend, policy=RichnessPolicy(mode=policy.richness), restorer=adapter.profile, counter=adapter.counter,
+                compose=adapter.positive_for, relevance=scorer, seed=seed,
+            )  # fmt: skip
+            if scorer == "auto" or isinstance(scorer, str):
+                scorer = captioner.scorer  # one CLIP model shared by every richness
+            captioners[policy.name] = captioner
+        uses_vlm = backend is not None and any(p.needs_vlm for p in chosen)
+        config = BenchConfig(
+            restorer=restorer, restorer_path=_path_or_id(restorer_path), vlm=getattr(backend, "model_string", None) if uses_vlm else None,
+            seed=seed, steps=steps, strength=strength, guidance=guidance, gt=_path_or_id(gt), restorer_runs=runner is not None,
+            captions=_path_or_id(captions) if any(p.kind == "sidecar" for p in chosen) else None,
+            relevance=(_path_or_id(relevance) if isinstance(relevance, str) else type(relevance).__name__) if uses_vlm else None,
+        )  # fmt: skip
+        bench = Bench(
+            out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,
+            captioners=captioners, captions_dir=Path(captions) if captions is not None else None, steps=steps,
+            strength=strength, guidance=guidance, batch_size=batch_size, progress=progress,
+        )  # fmt: skip
         if backend is not None:
+            from ..captioning.templates import PromptTemplates
+
+            bench.plain_prompt = next(iter(captioners.values())).templates.render("plain") if captioners else PromptTemplates.load().render("plain")
+        bench.open(overwrite=overwrite)
+        try:
+            bench.run(items)
+        finally:
+            bench.close()
+    finally:
+        if backend is not None and own_backend:
             backend.close()
     return write_outputs(bench, items, notes)
 
@@ -202,9 +220,10 @@ def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> Ben
                 metric_failures.setdefault(metric, []).append(error)
     for metric, errors in metric_failures.items():
         notes = [*notes, f"{metric} has no value on {len(errors)} of {len(records)} rows (first reason: {errors[0]})"]
-    failed = [r for r in records if r.status == "error"]
+    rows = [r for r in records if r.policy != INPUT_ROW]
+    failed = [r for r in rows if r.status == "error"]
     if failed:
-        notes = [*notes, f"{len(failed)} of {len(records)} restorations failed; their errors are in the tables below"]
+        notes = [*notes, f"{len(failed)} of {len(rows)} restorations failed; their errors are in the tables below"]
     header = {
         **bench.config.model_dump(), "images": len(items), "policies": names, "metrics": list(lower_better),
         "rescap_version": __version__, "created": _dt.datetime.now().isoformat(timespec="seconds"),

@@ -19,11 +19,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .results import PolicySummary
+from .results import PolicySummary, best_policies
 from .runner import INPUT_ROW, BenchRecord
 
 THUMB_WIDTH = 256  # CSS pixels; thumbnails are encoded at exactly this width, so nothing is rescaled
-FULL_SIDE = 1024  # the enlarged view (click a thumbnail)
+FULL_SIDE = 512  # the enlarged view (click a thumbnail); it bounds the report's size (~1 MB per image, 7 policies)
 CROP_SIDE = 128  # output pixels in the zoomable crop
 POLICY_COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
 
@@ -115,7 +115,8 @@ def summary_plots(records: list[BenchRecord], policies: list[str], summary: dict
             if not mine:
                 continue
             length.scatter([r.caption_tokens or 0 for r in mine], [r.metrics[metric] for r in mine], s=14, color=colors[policy], label=policy)
-            severity.scatter([r.severity or 0.0 for r in mine], [r.metrics[metric] for r in mine], s=14, color=colors[policy], label=policy)
+            rated = [r for r in mine if r.severity is not None]
+            severity.scatter([r.severity for r in rated], [r.metrics[metric] for r in rated], s=14, color=colors[policy], label=policy)
         length.set_xlabel("caption tokens", fontsize=8)
         length.set_title(f"{metric} against caption length", fontsize=9)
         severity.set_xlabel("degradation severity (0-1)", fontsize=8)
@@ -132,16 +133,34 @@ def summary_plots(records: list[BenchRecord], policies: list[str], summary: dict
     return plots
 
 
+def _size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:
+        return None
+
+
+def _open(path: Path) -> Any:
+    """RGB image, or ``None`` when it cannot be read (the view then says so)."""
+    from .runner import open_rgb
+
+    try:
+        return open_rgb(path)
+    except Exception:
+        return None
+
+
 def _image_view(out_dir: Path, record: BenchRecord, box: tuple[int, int, int, int] | None) -> dict[str, Any]:
     from PIL import Image
 
     view: dict[str, Any] = {"record": record, "thumb": None, "full": None, "crop": None}
     if record.status != "ok" or not record.output:
         return view
-    try:
-        with Image.open(out_dir / record.output) as im:
-            image = im.convert("RGB")
-    except OSError:
+    image = _open(out_dir / record.output)
+    if image is None:
         return view
     view["thumb"] = _data_uri(_thumb(image))
     view["full"] = _data_uri(_full(image))
@@ -172,39 +191,31 @@ def build_report(
         base = rows.get(INPUT_ROW)
         box = None
         size = None
-        if base is not None and base.status == "ok" and base.output:
-            with Image.open(out_dir / base.output) as im:
-                size = im.size
-                box = crop_box(size, detail_center(im.convert("RGB")))
+        base_image = _open(out_dir / base.output) if base is not None and base.status == "ok" and base.output else None
+        if base_image is not None:
+            size = base_image.size
+            box = crop_box(size, detail_center(base_image))
         views = []
         reference_view = None
         any_row = next(iter(rows.values()))
-        if any_row.reference:
-            try:
-                with Image.open(any_row.reference) as im:
-                    ref = im.convert("RGB")
-                if size and ref.size != size:
-                    ref = ref.resize(size, Image.Resampling.BICUBIC)
-                reference_view = {"thumb": _data_uri(_thumb(ref)), "full": _data_uri(_full(ref)), "crop": _data_uri(ref.crop(box), "PNG") if box else None}
-            except OSError:
-                reference_view = None
+        ref = _open(Path(any_row.reference)) if any_row.reference else None
+        if ref is not None:
+            if size and ref.size != size:
+                ref = ref.resize(size, Image.Resampling.BICUBIC)
+            reference_view = {"thumb": _data_uri(_thumb(ref)), "full": _data_uri(_full(ref)), "crop": _data_uri(ref.crop(box), "PNG") if box else None}
         for policy in [INPUT_ROW, *policies]:
             if policy in rows:
                 record = rows[policy]
                 crop = box
-                if box is not None and record.output and record.status == "ok":
-                    with Image.open(out_dir / record.output) as im:
-                        if im.size != size and size:
-                            sx, sy = im.width / size[0], im.height / size[1]
-                            crop = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+                if box is not None and size and record.output and record.status == "ok":
+                    output_size = _size(out_dir / record.output)
+                    if output_size and output_size != size:
+                        sx, sy = output_size[0] / size[0], output_size[1] / size[1]
+                        crop = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
                 views.append(_image_view(out_dir, record, crop))
         images.append({"name": name, "first": any_row, "views": views, "reference": reference_view, "box": box})
     metric_names = list(lower_better)
-    best: dict[str, str] = {}
-    for metric, lower in lower_better.items():
-        candidates = [(s.metrics[metric], p) for p, s in summary.items() if p != INPUT_ROW and metric in s.metrics]
-        if candidates:
-            best[metric] = (min if lower else max)(candidates)[1]
+    best = best_policies(summary, lower_better)
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("rescap.bench").joinpath("report.html.j2").read_text(encoding="utf-8")
     )

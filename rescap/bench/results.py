@@ -39,6 +39,8 @@ class PolicySummary(BaseModel):
     std: dict[str, float] = Field(default_factory=dict)
     delta_vs_none: dict[str, float] = Field(default_factory=dict)  # mean of (policy - none), same images
     better_than_none: dict[str, float] = Field(default_factory=dict)  # share of images where it beat none
+    ties_with_none: dict[str, float] = Field(default_factory=dict)  # share of images where it scored the same
+    common_mean: dict[str, float] = Field(default_factory=dict)  # mean over the images every policy has
     degradation_word_share: float | None = None  # share of captions naming the degradation
     mean_caption_tokens: float | None = None
     truncated_share: float | None = None
@@ -69,13 +71,35 @@ def summarize(records: list[BenchRecord], policies: list[str], lower_better: dic
                 if pairs:
                     summary.delta_vs_none[metric] = sum(a - b for a, b in pairs) / len(pairs)
                     summary.better_than_none[metric] = sum((a < b) if lower else (a > b) for a, b in pairs) / len(pairs)
+                    summary.ties_with_none[metric] = sum(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) for a, b in pairs) / len(pairs)
         if policy != INPUT_ROW and ok:
             summary.degradation_word_share = sum(bool(r.degradation_words) for r in ok) / len(ok)
             summary.mean_caption_tokens = _mean([r.caption_tokens for r in ok if r.caption_tokens is not None])
             summary.truncated_share = sum(r.truncated for r in ok) / len(ok)
             summary.mean_restore_seconds = _mean([r.timings["restore"] for r in ok if "restore" in r.timings])
         out[policy] = summary
+    # means over the images every policy scored: a policy that failed on the hard images must not
+    # look best for it
+    compared = [p for p in policies if out[p].images]
+    for metric in lower_better:
+        scored = [{r.image for r in records if r.policy == p and r.status == "ok" and metric in r.metrics} for p in compared]
+        common = set.intersection(*scored) if scored else set()
+        if not common:
+            continue
+        for policy in compared:
+            values = [r.metrics[metric] for r in records if r.policy == policy and r.image in common and r.status == "ok" and metric in r.metrics]
+            out[policy].common_mean[metric] = sum(values) / len(values)
     return out
+
+
+def best_policies(summary: dict[str, PolicySummary], lower_better: dict[str, bool]) -> dict[str, str]:
+    """The best policy per metric, judged on the images every policy has."""
+    best = {}
+    for metric, lower in lower_better.items():
+        candidates = [(s.common_mean[metric], p) for p, s in summary.items() if p != INPUT_ROW and metric in s.common_mean]
+        if candidates:
+            best[metric] = (min if lower else max)(candidates)[1]
+    return best
 
 
 def csv_row(record: BenchRecord, metric_names: list[str]) -> dict[str, Any]:
@@ -94,6 +118,13 @@ def csv_row(record: BenchRecord, metric_names: list[str]) -> dict[str, Any]:
     return row
 
 
+def _cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading quote (captions are model output)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _atomic_text(path: Path, text: str) -> None:
     temp = path.with_name(path.name + ".tmp")
     temp.write_text(text, encoding="utf-8")
@@ -107,7 +138,7 @@ def write_csv(path: Path, records: list[BenchRecord], metric_names: list[str]) -
     writer = csv.DictWriter(buffer, fieldnames=[*CSV_FIXED, *metric_names])
     writer.writeheader()
     for record in records:
-        writer.writerow(csv_row(record, metric_names))
+        writer.writerow({k: _cell(v) for k, v in csv_row(record, metric_names).items()})
     _atomic_text(path, buffer.getvalue())
 
 

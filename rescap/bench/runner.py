@@ -51,12 +51,24 @@ class BenchConfig(BaseModel):
     strength: float | None = None
     guidance: float | None = None
     gt: str | None = None
+    captions: str | None = None
+    relevance: str | None = None
     restorer_runs: bool = True  # False: the restorer cannot run here, captions and prompt files only
     rescap_version: str = __version__
 
     def differences(self, other: "BenchConfig") -> list[str]:
         mine, theirs = self.model_dump(exclude={"rescap_version"}), other.model_dump(exclude={"rescap_version"})
-        return [f"{k}: {theirs[k]!r} -> {mine[k]!r}" for k in mine if mine[k] != theirs[k]]
+        changed = []
+        for key in mine:
+            if key == "vlm" and (mine[key] is None or theirs[key] is None):
+                continue  # a run whose policies needed no VLM is comparable with one that used it
+            if mine[key] != theirs[key]:
+                changed.append(f"{key}: {theirs[key]!r} -> {mine[key]!r}")
+        return changed
+
+    def merged(self, other: "BenchConfig") -> "BenchConfig":
+        """This config, keeping the earlier run's VLM when this run needs none."""
+        return self if self.vlm is not None else self.model_copy(update={"vlm": other.vlm})
 
 
 class BenchRecord(BaseModel):
@@ -64,6 +76,7 @@ class BenchRecord(BaseModel):
 
     image: str  # the image's path relative to the input folder: the key with ``policy``
     file: str
+    fingerprint: str = ""  # of the input file (size:mtime) when it was restored
     policy: str
     status: Literal["ok", "error"]
     error: str | None = None
@@ -99,10 +112,38 @@ class ImageItem:
     reference: Path | None = None
     report: Any = None  # DegradationReport
     error: str | None = None
+    _reference_image: Any = None
+    _reference_error: str | None = None
 
     @property
     def key(self) -> str:
         return self.relative.as_posix()
+
+    @property
+    def fingerprint(self) -> str:
+        """Size and modification time: a rerun must not reuse results made from another file."""
+        try:
+            stat = self.file.stat()
+        except OSError:
+            return "missing"
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+    def reference_image(self) -> Any:
+        """The ground truth as RGB (EXIF applied, 16-bit scaled), read once; ``None`` when absent or
+        unreadable (``reference_error`` says why)."""
+        if self.reference is None or self._reference_error is not None:
+            return None
+        if self._reference_image is None:
+            try:
+                self._reference_image = open_rgb(self.reference)
+            except Exception as exc:
+                self._reference_error = f"cannot read the ground truth {self.reference}: {_error_text(exc)}"
+                return None
+        return self._reference_image
+
+    @property
+    def reference_error(self) -> str | None:
+        return self._reference_error
 
 
 def find_references(items: list[ImageItem], gt_dir: Path) -> None:
@@ -166,6 +207,7 @@ class Bench:
             for name in (RECORDS, "results.csv", "results.json", "report.html"):
                 (self.out_dir / name).unlink(missing_ok=True)
             shutil.rmtree(self.out_dir / "outputs", ignore_errors=True)
+            shutil.rmtree(self.out_dir / "prompts", ignore_errors=True)
         elif config_path.exists():
             try:
                 earlier = BenchConfig.model_validate_json(config_path.read_text(encoding="utf-8"))
@@ -177,6 +219,8 @@ class Bench:
                     f"{self.out_dir} holds results of a different run ({'; '.join(changes)}): "
                     "choose another folder, or pass --overwrite to replace them"
                 )
+            if earlier is not None:
+                self.config = self.config.merged(earlier)
         config_path.write_text(self.config.model_dump_json(indent=1), encoding="utf-8")
         self._log = AppendLog(self.out_dir / RECORDS)
         for row in self._log.read():
@@ -191,10 +235,20 @@ class Bench:
         if log is not None:
             log.close()
 
-    def is_done(self, image: str, policy: str) -> bool:
-        record = self.records.get((image, policy))
+    def is_done(self, item: "ImageItem", policy: str) -> bool:
+        """Done before: recorded ok, from this very file, its output still there, and (sidecar)
+        the same caption as now."""
+        record = self.records.get((item.key, policy))
         if record is None or record.status != "ok":
             return False
+        if record.file != str(item.file.resolve()) or record.fingerprint != item.fingerprint:
+            return False
+        if record.policy == "sidecar":
+            try:
+                if sidecar_caption(item.file, item.relative, self.captions_dir) != record.caption:
+                    return False
+            except (OSError, UnicodeDecodeError):
+                return False
         return record.output is None or (self.out_dir / record.output).is_file()
 
     def _save(self, record: BenchRecord) -> None:
@@ -208,7 +262,7 @@ class Bench:
     def run(self, items: list[ImageItem]) -> None:
         for start in range(0, len(items), self.batch_size):
             self._run_chunk(items[start : start + self.batch_size])
-        self._rescore_missing_metrics()
+        self._rescore_missing_metrics(items)
 
     def _estimate(self, item: ImageItem) -> None:
         from ..degradation.estimate import estimate_degradation
@@ -220,14 +274,14 @@ class Bench:
 
     def _run_chunk(self, chunk: list[ImageItem]) -> None:
         names = [p.name for p in self.policies] + [INPUT_ROW]
-        pending = {it.key: [p for p in self.policies if not self.is_done(it.key, p.name)] for it in chunk}
+        pending = {it.key: [p for p in self.policies if not self.is_done(it, p.name)] for it in chunk}
         for it in chunk:
             for name in names:
-                if self.is_done(it.key, name):
+                if self.is_done(it, name):
                     self.resumed += name != INPUT_ROW
                     if self.progress:
                         self.progress(f"{it.key} [{name}] (done before)")
-        live = [it for it in chunk if pending[it.key] or not self.is_done(it.key, INPUT_ROW)]
+        live = [it for it in chunk if pending[it.key] or not self.is_done(it, INPUT_ROW)]
         for it in live:
             self._estimate(it)
         captions = self._captions(live, pending)
@@ -244,14 +298,14 @@ class Bench:
                 self._save(record)
                 if record.status == "ok" and record.output:
                     sizes.append(_size_of(self.out_dir / record.output))
-            if not self.is_done(it.key, INPUT_ROW):
+            if not self.is_done(it, INPUT_ROW):
                 if not sizes:
                     sizes = [_size_of(self.out_dir / r.output) for p in self.policies if (r := self.records.get((it.key, p.name))) and r.status == "ok" and r.output]
                 self._save(self._input_row(it, lq, sizes[0] if sizes else None))
 
     def _base(self, it: ImageItem, policy: str) -> dict[str, Any]:
         return {
-            "image": it.key, "file": str(it.file.resolve()), "policy": policy, "seed": self.config.seed,
+            "image": it.key, "file": str(it.file.resolve()), "fingerprint": it.fingerprint, "policy": policy, "seed": self.config.seed,
             "severity": it.report.overall_severity if it.report is not None else None,
             "degradation": it.report.model_dump(mode="json") if it.report is not None else None,
             "reference": str(it.reference.resolve()) if it.reference else None,
@@ -355,8 +409,8 @@ class Bench:
         base = self._base(it, INPUT_ROW)
         if it.error is not None or lq is None:
             return BenchRecord(**base, status="error", error=f"cannot read the image: {it.error}")
-        reference_size = _size_of(it.reference) if it.reference is not None else None
-        size = reference_size or size or lq.size
+        reference = it.reference_image()
+        size = (reference.size if reference is not None else None) or size or lq.size
         shown = lq if lq.size == tuple(size) else lq.resize(tuple(size), Image.Resampling.BICUBIC)
         target = self._output_path(it, INPUT_ROW)
         shown.save(target)
@@ -375,10 +429,9 @@ class Bench:
         start = time.perf_counter()
         reference = None
         if it.reference is not None and any(self.metrics.info[n].full_reference for n in self.metrics.names):
-            try:
-                reference = open_rgb(it.reference)
-            except Exception as exc:
-                record.metric_errors["reference"] = f"cannot read the ground truth {it.reference}: {_error_text(exc)}"
+            reference = it.reference_image()
+            if reference is None:
+                record.metric_errors["reference"] = it.reference_error or "cannot read the ground truth"
         scored = image
         if reference is not None and reference.size != image.size:
             scored = image.resize(reference.size, Image.Resampling.BICUBIC)
@@ -389,21 +442,36 @@ class Bench:
         record.timings["metrics"] = record.timings.get("metrics", 0.0) + time.perf_counter() - start
         return record
 
-    def _rescore_missing_metrics(self) -> None:
-        """Records from an earlier run lacking a metric asked for now get it from their saved output."""
-        for key, record in list(self.records.items()):
-            if record.status != "ok" or not record.output:
-                continue
-            missing = [n for n in self.metrics.names if n not in record.metrics and n not in record.metric_errors]
-            if not missing:
-                continue
-            path = self.out_dir / record.output
-            if not path.is_file():
-                continue
-            item = ImageItem(file=Path(record.file), relative=Path(record.image), reference=Path(record.reference) if record.reference else None)
-            updated = self._scored(record.model_copy(deep=True), open_rgb(path), item, only=missing)
-            self._log.append([updated.model_dump_json()])
-            self.records[key] = updated
+    def _rescore_missing_metrics(self, items: list[ImageItem]) -> None:
+        """Records of earlier runs lacking a metric asked for now (or lacking ground truth that has
+        appeared since) are scored again from their saved outputs."""
+        for it in items:
+            for name in [INPUT_ROW, *(p.name for p in self.policies)]:
+                record = self.records.get((it.key, name))
+                if record is None or record.status != "ok" or not record.output:
+                    continue
+                reference = str(it.reference.resolve()) if it.reference else None
+                gained_reference = reference is not None and record.reference != reference
+                missing = [
+                    n for n in self.metrics.names
+                    if n not in record.metrics and (n not in record.metric_errors or gained_reference)
+                ]  # fmt: skip
+                if not missing:
+                    continue
+                try:
+                    image = open_rgb(self.out_dir / record.output)
+                except Exception as exc:  # the saved output is gone or damaged: restore it again next run
+                    record = record.model_copy(update={"status": "error", "error": f"saved output unreadable: {_error_text(exc)}"})
+                    self._log.append([record.model_dump_json()])
+                    self.records[record.key] = record
+                    continue
+                updated = record.model_copy(deep=True)
+                updated.reference = reference
+                for n in missing:
+                    updated.metric_errors.pop(n, None)
+                updated = self._scored(updated, image, it, only=missing)
+                self._log.append([updated.model_dump_json()])
+                self.records[updated.key] = updated
 
     def ordered_records(self, items: list[ImageItem]) -> list[BenchRecord]:
         """This run's records in image order, then policy order (the input row first)."""

@@ -150,3 +150,55 @@ def test_a_restorer_that_cannot_run_here_gets_a_captions_report(bench_images, tm
             assert (out / record["prompt_files"][0]).is_file()
     assert (out / "prompts" / "rescap-auto" / "sub" / "grass.txt").is_file()  # HYPIR's mirrored --txt_dir layout
     assert "not restored here" in (out / "report.html").read_text()
+
+
+def _quick(models, inputs, out, *extra):
+    args = ["bench", *map(str, inputs), "--restorer", "diffusers", "--model", models["pipeline"], "--steps", "2",
+            "--strength", "0.6", "--metrics", "psnr", "-o", str(out), *extra]  # fmt: skip
+    return runner.invoke(app, args)
+
+
+def test_unreadable_ground_truth_is_a_per_image_error(models, bench_images, tmp_path):
+    import shutil
+
+    gt = tmp_path / "gt"
+    shutil.copytree(bench_images / "hq", gt)
+    (gt / "coffee.png").write_bytes(b"broken ground truth")
+    out = tmp_path / "r"
+    result = _quick(models, [bench_images / "lq"], out, "--gt", str(gt), "--no-vlm", "--policies", "none")
+    assert result.exit_code == 0, result.output
+    rows = {(r["image"], r["policy"]): r for r in read_csv(out / "results.csv")}
+    assert rows[("coffee.png", "none")]["status"] == "ok" and rows[("coffee.png", "none")]["psnr"] == ""
+    assert rows[("astronaut.png", "none")]["psnr"] != ""
+    records = json.loads((out / "results.json").read_text())["records"]
+    coffee = next(r for r in records if r["image"] == "coffee.png" and r["policy"] == "none")
+    assert "cannot read the ground truth" in coffee["metric_errors"]["reference"]
+
+
+def test_rerun_on_other_files_with_the_same_names_redoes_them(models, bench_images, tmp_path):
+    import shutil
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(bench_images / "lq", first)
+    shutil.copytree(bench_images / "hq", second)  # same names, other pixels
+    out = tmp_path / "r"
+    assert _quick(models, [first], out, "--no-vlm", "--policies", "none").exit_code == 0
+    again = _quick(models, [second], out, "--no-vlm", "--policies", "none")
+    assert again.exit_code == 0 and "3 restored, 0 done before" in " ".join(again.output.split())
+    # a subset of policies, then more policies, into the same folder: one run, extended
+    more = _quick(models, [second], out, "--no-vlm", "--policies", "none,rescap-short")
+    assert more.exit_code == 0 and "3 restored, 3 done before" in " ".join(more.output.split())
+
+
+def test_inputs_from_several_folders_keep_distinct_keys(models, bench_images, tmp_path):
+    from rescap.bench import collect_images
+
+    src = Image.open(bench_images / "lq" / "astronaut.png")
+    for folder, name in (("d1", "x-2.png"), ("d2", "x.png"), ("d3", "x.png")):
+        (tmp_path / folder).mkdir()
+        src.save(tmp_path / folder / name)
+    inputs = [tmp_path / "d1" / "x-2.png", tmp_path / "d2", tmp_path / "d3" / "x.png"]
+    items, _ = collect_images(inputs)
+    assert sorted(it.key for it in items) == ["d1/x-2.png", "d2/x.png", "d3/x.png"]
+    items_reordered, _ = collect_images(list(reversed(inputs)))
+    assert {it.key: it.file for it in items} == {it.key: it.file for it in items_reordered}
