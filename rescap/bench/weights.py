@@ -36,7 +36,7 @@ class MissingWeights(BaseModel):
     how: str = ""  # what to do, when it is more than placing the file in ``folder``
 
     def message(self, metric: str) -> str:
-        what = self.how or f"Place the file in {self.folder} and run again."
+        what = self.how or f"Place the file in {self.folder} and run again (a metric needing several files names the next one then)."
         return (
             f"metric {metric!r} is skipped: its weights file {self.file!r} could not be downloaded from "
             f"{self.source} ({self.reason}). {what}"
