@@ -313,11 +313,14 @@ class Bench:
 
     # -- captions ---------------------------------------------------------------------------------
     def _captions(self, items: list[ImageItem], pending: dict[str, list[Policy]]) -> dict[tuple[str, str], Any]:
-        """(image, policy) -> FinalPrompts, or the exception that stopped its caption."""
+        """(image, policy) -> (FinalPrompts or the exception that stopped its caption, seconds)."""
         out: dict[tuple[str, str], Any] = {}
+        rescap = [p for p in self.policies if p.kind == "rescap"]
+        if rescap:
+            out.update(self._rescap_all(rescap, items, pending))
         for policy in self.policies:
             todo = [it for it in items if it.error is None and policy in pending[it.key]]
-            if not todo:
+            if not todo or policy.kind == "rescap":
                 continue
             start = time.perf_counter()
             if policy.kind == "none":
@@ -329,12 +332,39 @@ class Bench:
                         results.append(self.adapter.final_prompts_for(sidecar_caption(it.file, it.relative, self.captions_dir)))
                     except Exception as exc:
                         results.append(exc)
-            elif policy.kind == "plain":
-                results = self._plain(todo)
             else:
-                results = self._rescap(policy, todo)
+                results = self._plain(todo)
             share = (time.perf_counter() - start) / len(todo)
             for it, result in zip(todo, results):
+                out[(it.key, policy.name)] = (result, share)
+        return out
+
+    def _rescap_all(self, policies: list[Policy], items: list[ImageItem], pending: dict[str, list[Policy]]) -> dict[tuple[str, str], Any]:
+        """Every rescap richness from one analysis: the degradation and content steps do not depend
+        on richness, so they run once per image and only the caption step runs per richness."""
+        from ..captioning.bundle import CaptionFailure
+
+        wanted = [it for it in items if it.error is None and any(p in pending[it.key] for p in policies)]
+        if not wanted:
+            return {}
+        first = self.captioners[policies[0].name]
+        start = time.perf_counter()
+        prepared = {it.key: first.prepare(str(it.file)) for it in wanted}
+        first.analyze(list(prepared.values()))
+        shared = (time.perf_counter() - start) / len(wanted)
+        out: dict[tuple[str, str], Any] = {}
+        for policy in policies:
+            todo = [it for it in wanted if policy in pending[it.key]]
+            if not todo:
+                continue
+            start = time.perf_counter()
+            bundles = self.captioners[policy.name].finish(first.fork([prepared[it.key] for it in todo]))
+            share = shared + (time.perf_counter() - start) / len(todo)
+            for it, bundle in zip(todo, bundles):
+                if isinstance(bundle, CaptionFailure):
+                    result: Any = RuntimeError(f"caption failed at {bundle.stage}: {bundle.error}")
+                else:
+                    result = self.adapter.final_prompts(bundle)
                 out[(it.key, policy.name)] = (result, share)
         return out
 
@@ -355,18 +385,6 @@ class Bench:
                 continue
             answer = next(answers)
             results.append(answer if isinstance(answer, Exception) else self.adapter.final_prompts_for(answer))
-        return results
-
-    def _rescap(self, policy: Policy, items: list[ImageItem]) -> list[Any]:
-        from ..captioning.bundle import CaptionFailure
-
-        captioner = self.captioners[policy.name]
-        results = []
-        for it, bundle in zip(items, captioner.caption_batch([str(it.file) for it in items])):
-            if isinstance(bundle, CaptionFailure):
-                results.append(RuntimeError(f"caption failed at {bundle.stage}: {bundle.error}"))
-            else:
-                results.append(self.adapter.final_prompts(bundle))
         return results
 
     # -- restoring and scoring ------------------------------------------------------------------

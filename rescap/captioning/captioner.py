@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import json
 import time
@@ -260,14 +262,32 @@ class Captioner:
     ) -> list[PromptBundle | CaptionFailure]:
         """Caption images made by ``prepare``: one batched VLM call per step, then control."""
         items = list(items)
+        self.analyze(items, progress)
+        return self.finish(items, progress)
+
+    def analyze(self, items: Sequence["PreparedImage"], progress: Callable[[str], None] | None = None) -> None:
+        """The steps before the caption (degradation and content, or the fused analysis), in place.
+
+        Their answers do not depend on richness, so one analysis can serve captioners that differ
+        only in their richness policy: ``other.finish(fork(items))`` for each.
+        """
+        if self.backend is None or self.mode == "single":
+            return
+        items = list(items)
+        self._run_step(items, "analysis" if self.mode == "fused" else "degradation", progress)
+        if self.mode == "chain":
+            self._run_step(items, "content", progress)
+
+    def finish(
+        self, items: Sequence["PreparedImage"], progress: Callable[[str], None] | None = None
+    ) -> list[PromptBundle | CaptionFailure]:
+        """The caption step at this captioner's richness, then control (after ``analyze``)."""
+        items = list(items)
         if self.backend is not None:
             if self.mode == "single":
                 self._set_targets(items, content_known=False)
                 self._run_step(items, "single", progress)
             else:
-                self._run_step(items, "analysis" if self.mode == "fused" else "degradation", progress)
-                if self.mode == "chain":
-                    self._run_step(items, "content", progress)
                 self._set_targets(items, content_known=True)
                 self._run_step(items, "caption", progress)
         else:
@@ -276,6 +296,14 @@ class Captioner:
         if progress:
             progress("control")
         return bundles
+
+    @staticmethod
+    def fork(items: Sequence["PreparedImage"]) -> list["PreparedImage"]:
+        """Copies of analysed items, to finish at another richness (the picture is shared)."""
+        return [
+            dataclasses.replace(it, trace=list(it.trace), timings=dict(it.timings), mix=it.mix.model_copy())
+            for it in items
+        ]
 
     # -- stages -------------------------------------------------------------------------------
     def _estimate(self, item: _Item) -> None:

@@ -202,3 +202,32 @@ def test_inputs_from_several_folders_keep_distinct_keys(models, bench_images, tm
     assert sorted(it.key for it in items) == ["d1/x-2.png", "d2/x.png", "d3/x.png"]
     items_reordered, _ = collect_images(list(reversed(inputs)))
     assert {it.key: it.file for it in items} == {it.key: it.file for it in items_reordered}
+
+
+def test_richness_modes_share_one_analysis_and_plain_is_asked_plainly(models, bench_images, tmp_path):
+    """Through the Python API with a scripted VLM: the degradation and content steps run once per
+    batch for all four richness modes, only the caption step per mode; `plain` is a free-text call."""
+    from rescap.bench import run_bench
+    from rescap.testing.scripted import ScriptedBackend
+
+    def answer(prompt, step):
+        if step == "degradation":
+            return json.dumps({"assessment": "noisy", "noise": "moderate", "blur": "none", "compression": "none", "resolution": "none", "other": []})
+        if step == "content":
+            return json.dumps({"scene": "a portrait", "subjects": [{"name": "a woman in a spacesuit", "area": "large", "category": "harmed_by_detail"}]})
+        if step == "caption":
+            return json.dumps({"caption": "A woman in a white spacesuit in front of a flag, blurry and noisy."})
+        return "An astronaut posing for a photo. It is a portrait."
+
+    backend = ScriptedBackend(answer)
+    result = run_bench([bench_images / "lq"], tmp_path / "r", restorer="diffusers", restorer_path=models["pipeline"],
+                       policies="plain,rescap", metrics="none", backend=backend, relevance=None, steps=2, strength=0.6,
+                       batch_size=8)  # fmt: skip
+    steps = [step for step, _ in backend.calls]
+    assert steps.count("degradation") == 1 and steps.count("content") == 1 and steps.count("caption") == 4
+    assert steps.count("free") == 1 and all(size == 3 for _, size in backend.calls)
+    plain = [r for r in result.records if r.policy == "plain"]
+    assert {r.caption for r in plain} == {"An astronaut posing for a photo."}
+    captions = {r.policy: r.caption for r in result.records if r.image == "astronaut.png"}
+    assert all("blurry" not in captions[f"rescap-{m}"] for m in ("short", "medium", "long", "auto"))
+    assert "Describe this image in one sentence." in backend.prompts
