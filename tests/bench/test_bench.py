@@ -3,6 +3,7 @@ PSNR/SSIM (metrics that need no downloaded weights) against ground truth."""
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -231,3 +232,36 @@ def test_richness_modes_share_one_analysis_and_plain_is_asked_plainly(models, be
     captions = {r.policy: r.caption for r in result.records if r.image == "astronaut.png"}
     assert all("blurry" not in captions[f"rescap-{m}"] for m in ("short", "medium", "long", "auto"))
     assert "Describe this image in one sentence." in backend.prompts
+
+
+def test_a_no_reference_network_metric_through_the_bench(models, bench_images, tmp_path, no_network, monkeypatch):
+    """MUSIQ (the real pyiqa architecture, random weights saved where the skip message says) scores
+    every output; NIQE, still missing, is skipped and the bench goes on."""
+    import re
+
+    import torch
+
+    from rescap.backends.torch_compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    from pyiqa.archs.musiq_arch import MUSIQ
+    from pyiqa.utils import download_util
+
+    from rescap.bench.metrics import MetricSet
+
+    monkeypatch.setattr(download_util, "DEFAULT_CACHE_DIR", str(tmp_path / "pyiqa-cache"))
+    message = MetricSet.load(["musiq"], have_reference=False).skipped["musiq"]
+    file, folder = re.search(r"weights file '([^']+)'.*Place the file in (\S+) and run again", message).groups()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    torch.save({k: v.half() for k, v in MUSIQ(pretrained=False).state_dict().items()}, Path(folder) / file)
+
+    out = tmp_path / "r"
+    result = _quick(models, [bench_images / "lq" / "astronaut.png", bench_images / "lq" / "coffee.png"], out,
+                    "--no-vlm", "--policies", "none,rescap-auto", "--metrics", "musiq,niqe")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["lower_better"] == {"musiq": False} and "niqe" in data["config"]["skipped_metrics"]
+    values = [r["metrics"]["musiq"] for r in data["records"]]
+    assert len(values) == 2 * 3 and all(np.isfinite(values)) and len(set(values)) > 1
+    assert "musiq per policy" in (out / "report.html").read_text()
