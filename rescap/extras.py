@@ -36,7 +36,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("vllm", ("vllm",), "vLLM in-process backend (GPU)"),
         Extra("diffusers", ("torch", "diffusers"), "diffusers restorers and pipelines"),
         Extra("clip", ("open_clip",), "exact CLIP token counts (CLIP's vocabulary)"),
-        Extra("eval", ("torch", "pyiqa"), "image-quality metrics (pyiqa)"),
+        Extra("eval", ("torch", "pyiqa", "matplotlib"), "rescap bench: image-quality metrics (pyiqa) and report plots"),
         Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
         Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),
     )
