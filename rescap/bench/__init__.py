@@ -220,6 +220,10 @@ def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> Ben
                 metric_failures.setdefault(metric, []).append(error)
     for metric, errors in metric_failures.items():
         notes = [*notes, f"{metric} has no value on {len(errors)} of {len(records)} rows (first reason: {errors[0]})"]
+    from ..extras import is_available
+
+    if any(r.metrics for r in records) and not is_available("matplotlib"):
+        notes = [*notes, "no plots: matplotlib is not installed (pip install 'rescap[eval]')"]
     rows = [r for r in records if r.policy != INPUT_ROW]
     failed = [r for r in rows if r.status == "error"]
     if failed:
