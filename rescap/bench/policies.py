@@ -73,7 +73,8 @@ def parse_policies(text: str | None) -> list[Policy]:
 def sidecar_caption(image: Path, relative: Path, captions_dir: Path | None) -> str:
     """The user's caption for an image: ``captions_dir/<relative>.txt``, else ``<image>.txt`` beside it."""
     candidates = [captions_dir / relative.with_suffix(".txt")] if captions_dir is not None else []
-    candidates.append(image.with_suffix(".txt"))
+    if image.with_suffix(".txt") not in candidates:
+        candidates.append(image.with_suffix(".txt"))
     for path in candidates:
         if path.is_file():
             return path.read_text(encoding="utf-8").strip()
