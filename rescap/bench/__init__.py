@@ -129,6 +129,8 @@ def run_bench(
     if captions is not None and not Path(captions).is_dir():
         raise BenchError(f"caption folder {captions} does not exist")
     items, _ = collect_images(inputs, gt)
+    inside = out.resolve()
+    items = [it for it in items if not it.file.is_relative_to(inside)]  # a report folder inside the inputs is not input
     if limit is not None:
         items = items[:limit]
     if not items:

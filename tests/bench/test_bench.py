@@ -265,3 +265,14 @@ def test_a_no_reference_network_metric_through_the_bench(models, bench_images, t
     values = [r["metrics"]["musiq"] for r in data["records"]]
     assert len(values) == 2 * 3 and all(np.isfinite(values)) and len(set(values)) > 1
     assert "musiq per policy" in (out / "report.html").read_text()
+
+
+def test_a_report_folder_inside_the_inputs_is_not_benched(models, bench_images, tmp_path):
+    import shutil
+
+    shutil.copytree(bench_images / "lq", tmp_path / "in")
+    out = tmp_path / "in" / "report"
+    assert _quick(models, [tmp_path / "in"], out, "--no-vlm", "--policies", "none").exit_code == 0
+    again = _quick(models, [tmp_path / "in"], out, "--no-vlm", "--policies", "none")
+    assert again.exit_code == 0 and "0 restored, 3 done before" in " ".join(again.output.split())
+    assert {r["image"] for r in read_csv(out / "results.csv")} == {"astronaut.png", "coffee.png", "sub/grass.png"}
