@@ -15,9 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from ..plugins import PluginSpec, discover, unknown_name
 
 ENTRY_POINT_GROUP = "rescap.adapters"
 
@@ -34,28 +32,16 @@ BUILTIN_ADAPTERS = {
 }
 
 
-@dataclass(frozen=True)
-class AdapterSpec:
-    name: str
-    target: str
-    distribution: str
-
+class AdapterSpec(PluginSpec):
     def load(self):
         from .base import RestorerAdapter
 
-        cls = EntryPoint(self.name, self.target, ENTRY_POINT_GROUP).load()
-        if not (isinstance(cls, type) and issubclass(cls, RestorerAdapter)):
-            raise TypeError(f"adapter {self.name!r} ({self.target}) is not a RestorerAdapter subclass")
-        return cls
+        return self.load_as(RestorerAdapter, "adapter")
 
 
 def available_adapters() -> dict[str, AdapterSpec]:
     """Every registered adapter by name, without importing them."""
-    found = {name: AdapterSpec(name, target, "rescap") for name, target in BUILTIN_ADAPTERS.items()}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        found[ep.name] = AdapterSpec(ep.name, ep.value, dist.metadata["Name"] if dist is not None else "?")
-    return dict(sorted(found.items()))
+    return {name: AdapterSpec(**vars(spec)) for name, spec in discover(ENTRY_POINT_GROUP, BUILTIN_ADAPTERS).items()}
 
 
 def get_adapter(name: str, **options):
@@ -63,7 +49,5 @@ def get_adapter(name: str, **options):
     adapters = available_adapters()
     key = name.strip().lower()
     if key not in adapters:
-        close = difflib.get_close_matches(key, list(adapters), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"no adapter named {name!r}{hint} (registered: {', '.join(adapters)})")
+        raise KeyError(unknown_name("adapter", name, adapters, key))
     return adapters[key].load()(**options)

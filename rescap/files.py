@@ -1,4 +1,4 @@
-"""Finding image files (import-light: pathlib only)."""
+"""Finding image files and the caption files beside them (import-light: pathlib only)."""
 
 from __future__ import annotations
 
@@ -35,3 +35,24 @@ def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = True)
                     yield child
         else:
             yield path
+
+
+def sidecar_caption(image: Path, relative: Path, captions_dir: Path | None, beside_image: bool = True) -> str:
+    """A user's caption for an image: ``captions_dir/<relative>.txt``, else (``beside_image``)
+    ``<image>.txt`` next to it; ``FileNotFoundError`` names every place looked at.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from rescap.files import sidecar_caption
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.txt").write_text("a red fox\\n")
+        >>> sidecar_caption(d / "a.png", pathlib.Path("a.png"), None)
+        'a red fox'
+    """
+    candidates = [captions_dir / relative.with_suffix(".txt")] if captions_dir is not None else []
+    if beside_image and image.with_suffix(".txt") not in candidates:
+        candidates.append(image.with_suffix(".txt"))
+    for path in candidates:
+        if path.is_file():
+            return path.read_text(encoding="utf-8").strip()
+    raise FileNotFoundError(f"no caption file for {image} (looked for {', '.join(str(c) for c in candidates)})")

@@ -22,10 +22,9 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
+
+from ..plugins import PluginSpec, discover, unknown_name
 
 from .base import VLMBackend
 
@@ -41,17 +40,9 @@ BUILTIN_BACKENDS = {
 }
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    name: str
-    target: str  # "module:attribute"
-    distribution: str  # the package that declared it
-
+class BackendSpec(PluginSpec):
     def load(self) -> type[VLMBackend]:
-        cls = EntryPoint(self.name, self.target, ENTRY_POINT_GROUP).load()
-        if not (isinstance(cls, type) and issubclass(cls, VLMBackend)):
-            raise TypeError(f"backend {self.name!r} ({self.target}) is not a VLMBackend subclass")
-        return cls
+        return self.load_as(VLMBackend, "backend")
 
 
 class UnknownBackendError(KeyError):
@@ -61,11 +52,7 @@ class UnknownBackendError(KeyError):
 
 def available_backends() -> dict[str, BackendSpec]:
     """Every registered backend by name, without importing any of them."""
-    found = {name: BackendSpec(name, target, "rescap") for name, target in BUILTIN_BACKENDS.items()}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        found[ep.name] = BackendSpec(ep.name, ep.value, dist.metadata["Name"] if dist is not None else "?")
-    return dict(sorted(found.items()))
+    return {name: BackendSpec(**vars(spec)) for name, spec in discover(ENTRY_POINT_GROUP, BUILTIN_BACKENDS).items()}
 
 
 def parse_model_string(model: str) -> tuple[str, str]:
@@ -79,9 +66,7 @@ def parse_model_string(model: str) -> tuple[str, str]:
 def get_backend_class(name: str) -> type[VLMBackend]:
     backends = available_backends()
     if name not in backends:
-        close = difflib.get_close_matches(name, list(backends), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise UnknownBackendError(f"no backend named {name!r}{hint} (registered: {', '.join(backends)})")
+        raise UnknownBackendError(unknown_name("backend", name, backends))
     return backends[name].load()
 
 

@@ -208,6 +208,7 @@ def run_bench(
 def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> BenchResult:
     """``results.csv``, ``results.json`` and ``report.html`` from the bench's records."""
     from .._version import __version__
+    from ..durable import atomic_write
     from .report import build_report
     from .results import summarize, write_csv, write_json
 
@@ -245,5 +246,5 @@ def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> Ben
         },
     )  # fmt: skip
     html = build_report(bench.out_dir, records, names, summary, lower_better, header, notes)
-    (bench.out_dir / "report.html").write_text(html, encoding="utf-8")
+    atomic_write(bench.out_dir / "report.html", html.encode("utf-8"))
     return BenchResult(bench.out_dir, records, summary, list(lower_better), notes, bench.resumed, bench.restored)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ..control.richness import parse_richness
+from ..files import sidecar_caption  # noqa: F401  (the sidecar policy's captions)
 
 DEFAULT_POLICIES = "none,plain,rescap"
 RICHNESS_MODES = ("short", "medium", "long", "auto")
@@ -68,17 +69,6 @@ def parse_policies(text: str | None) -> list[Policy]:
     if not out:
         raise PolicyError("no policies given")
     return list(out.values())
-
-
-def sidecar_caption(image: Path, relative: Path, captions_dir: Path | None) -> str:
-    """The user's caption for an image: ``captions_dir/<relative>.txt``, else ``<image>.txt`` beside it."""
-    candidates = [captions_dir / relative.with_suffix(".txt")] if captions_dir is not None else []
-    if image.with_suffix(".txt") not in candidates:
-        candidates.append(image.with_suffix(".txt"))
-    for path in candidates:
-        if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
-    raise FileNotFoundError(f"no caption file for {image} (looked for {', '.join(str(c) for c in candidates)})")
 
 
 def first_sentence(text: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .results import PolicySummary, best_policies
-from .runner import INPUT_ROW, BenchRecord
+from .runner import INPUT_ROW, BenchRecord, image_size
 
 THUMB_WIDTH = 256  # CSS pixels; thumbnails are encoded at exactly this width, so nothing is rescaled
 FULL_SIDE = 512  # the enlarged view (click a thumbnail); it bounds the report's size (~1 MB per image, 7 policies)
@@ -133,16 +133,6 @@ def summary_plots(records: list[BenchRecord], policies: list[str], summary: dict
     return plots
 
 
-def _size(path: Path) -> tuple[int, int] | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return im.size
-    except Exception:
-        return None
-
-
 def _open(path: Path) -> Any:
     """RGB image, or ``None`` when it cannot be read (the view then says so)."""
     from .runner import open_rgb
@@ -208,7 +198,7 @@ def build_report(
                 record = rows[policy]
                 crop = box
                 if box is not None and size and record.output and record.status == "ok":
-                    output_size = _size(out_dir / record.output)
+                    output_size = image_size(out_dir / record.output)
                     if output_size and output_size != size:
                         sx, sy = output_size[0] / size[0], output_size[1] / size[1]
                         crop = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..durable import atomic_write
 from .runner import INPUT_ROW, BenchRecord
 
 CSV_FIXED = (
@@ -125,12 +126,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
-
-
 def write_csv(path: Path, records: list[BenchRecord], metric_names: list[str]) -> None:
     import io
 
@@ -139,8 +134,8 @@ def write_csv(path: Path, records: list[BenchRecord], metric_names: list[str]) -
     writer.writeheader()
     for record in records:
         writer.writerow({k: _cell(v) for k, v in csv_row(record, metric_names).items()})
-    _atomic_text(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue().encode("utf-8"))
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    _atomic_text(path, json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False, default=str))
+    atomic_write(path, json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False, default=str).encode("utf-8"))

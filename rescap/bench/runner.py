@@ -25,8 +25,9 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, Field
 
 from .._version import __version__
-from ..appendlog import AppendLog
+from ..durable import AppendLog, atomic_write
 from ..control.degradation_words import find_degradation_words
+from ..errors import error_text
 from ..files import IMAGE_EXTENSIONS
 from .metrics import MetricSet
 from .policies import Policy, plain_captions, sidecar_caption
@@ -137,7 +138,7 @@ class ImageItem:
             try:
                 self._reference_image = open_rgb(self.reference)
             except Exception as exc:
-                self._reference_error = f"cannot read the ground truth {self.reference}: {_error_text(exc)}"
+                self._reference_error = f"cannot read the ground truth {self.reference}: {error_text(exc)}"
                 return None
         return self._reference_image
 
@@ -168,10 +169,6 @@ def open_rgb(path: Path):
     from ..limits import DEFAULT_MAX_IMAGE_PIXELS
 
     return load_picture(path, DEFAULT_MAX_IMAGE_PIXELS)
-
-
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, (ValueError, OSError)) and str(exc) else f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -221,7 +218,7 @@ class Bench:
                 )
             if earlier is not None:
                 self.config = self.config.merged(earlier)
-        config_path.write_text(self.config.model_dump_json(indent=1), encoding="utf-8")
+        atomic_write(config_path, self.config.model_dump_json(indent=1).encode("utf-8"))
         self._log = AppendLog(self.out_dir / RECORDS)
         for row in self._log.read():
             try:
@@ -270,7 +267,7 @@ class Bench:
         try:
             item.report = estimate_degradation(item.file)
         except Exception as exc:
-            item.error = _error_text(exc)
+            item.error = error_text(exc)
 
     def _run_chunk(self, chunk: list[ImageItem]) -> None:
         names = [p.name for p in self.policies] + [INPUT_ROW]
@@ -286,22 +283,16 @@ class Bench:
             self._estimate(it)
         captions = self._captions(live, pending)
         for it in live:
-            sizes: list[tuple[int, int]] = []
             lq = None
             if it.error is None:
                 try:
                     lq = open_rgb(it.file)
                 except Exception as exc:
-                    it.error = _error_text(exc)
+                    it.error = error_text(exc)
             for policy in pending[it.key]:
-                record = self._restore_one(it, policy, lq, captions.get((it.key, policy.name)))
-                self._save(record)
-                if record.status == "ok" and record.output:
-                    sizes.append(_size_of(self.out_dir / record.output))
+                self._save(self._restore_one(it, policy, lq, captions.get((it.key, policy.name))))
             if not self.is_done(it, INPUT_ROW):
-                if not sizes:
-                    sizes = [_size_of(self.out_dir / r.output) for p in self.policies if (r := self.records.get((it.key, p.name))) and r.status == "ok" and r.output]
-                self._save(self._input_row(it, lq, sizes[0] if sizes else None))
+                self._save(self._input_row(it, lq))
 
     def _base(self, it: ImageItem, policy: str) -> dict[str, Any]:
         return {
@@ -394,7 +385,7 @@ class Bench:
             return BenchRecord(**base, status="error", error=f"cannot read the image: {it.error}")
         prompts, caption_seconds = caption if caption is not None else (RuntimeError("no caption"), 0.0)
         if isinstance(prompts, Exception):
-            return BenchRecord(**base, status="error", error=f"caption: {_error_text(prompts)}")
+            return BenchRecord(**base, status="error", error=f"caption: {error_text(prompts)}")
         check = self.adapter.check(prompts)
         base.update(
             caption=prompts.caption, positive=prompts.positive, negative=prompts.negative,
@@ -407,7 +398,7 @@ class Bench:
             try:
                 files = self.adapter.export(prompts, it.file, self.out_dir / "prompts" / policy.name, it.root)
             except Exception as exc:
-                return BenchRecord(**base, status="error", error=f"prompt files: {_error_text(exc)}", timings=timings)
+                return BenchRecord(**base, status="error", error=f"prompt files: {error_text(exc)}", timings=timings)
             return BenchRecord(**base, status="ok", prompt_files=[_inside(f, self.out_dir) for f in files], timings=timings)
         try:
             start = time.perf_counter()
@@ -418,17 +409,20 @@ class Bench:
             target = self._output_path(it, policy.name)
             restored.convert("RGB").save(target)
         except Exception as exc:  # one restoration must not stop the bench
-            return BenchRecord(**base, status="error", error=f"restore: {_error_text(exc)}", timings=timings)
+            return BenchRecord(**base, status="error", error=f"restore: {error_text(exc)}", timings=timings)
         return self._scored(BenchRecord(**base, status="ok", output=target.relative_to(self.out_dir).as_posix(), timings=timings), restored, it)
 
-    def _input_row(self, it: ImageItem, lq: Any, size: tuple[int, int] | None) -> BenchRecord:
+    def _input_row(self, it: ImageItem, lq: Any) -> BenchRecord:
+        """The input at the size it is compared at: the ground truth's, else the restorers' outputs'."""
         from PIL import Image
 
         base = self._base(it, INPUT_ROW)
         if it.error is not None or lq is None:
             return BenchRecord(**base, status="error", error=f"cannot read the image: {it.error}")
         reference = it.reference_image()
-        size = (reference.size if reference is not None else None) or size or lq.size
+        outputs = (self.records.get((it.key, p.name)) for p in self.policies)
+        output_sizes = (image_size(self.out_dir / r.output) for r in outputs if r is not None and r.status == "ok" and r.output)
+        size = (reference.size if reference is not None else None) or next((s for s in output_sizes if s), None) or lq.size
         shown = lq if lq.size == tuple(size) else lq.resize(tuple(size), Image.Resampling.BICUBIC)
         target = self._output_path(it, INPUT_ROW)
         shown.save(target)
@@ -479,7 +473,7 @@ class Bench:
                 try:
                     image = open_rgb(self.out_dir / record.output)
                 except Exception as exc:  # the saved output is gone or damaged: restore it again next run
-                    record = record.model_copy(update={"status": "error", "error": f"saved output unreadable: {_error_text(exc)}"})
+                    record = record.model_copy(update={"status": "error", "error": f"saved output unreadable: {error_text(exc)}"})
                     self._log.append([record.model_dump_json()])
                     self.records[record.key] = record
                     continue
@@ -504,8 +498,12 @@ def _inside(path: Path, folder: Path) -> str:
         return str(path)
 
 
-def _size_of(path: Path) -> tuple[int, int]:
+def image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from the header, or ``None`` when the file cannot be read."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        return im.size
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except Exception:
+        return None

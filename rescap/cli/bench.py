@@ -7,14 +7,14 @@ from typing import List, Optional
 
 import typer
 
+from . import options
+
 
 def bench(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="IMAGES"),
-    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
+    restorer: str = options.RESTORER,
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: results.csv, results.json, report.html, outputs/."),
-    restorer_path: Optional[str] = typer.Option(
-        None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
-    ),
+    restorer_path: Optional[str] = options.RESTORER_PATH,
     gt: Optional[Path] = typer.Option(None, "--gt", help="Ground-truth folder (same relative paths or names): full-reference metrics."),
     policies: Optional[str] = typer.Option(
         None, "--policies",
@@ -25,15 +25,15 @@ def bench(
         None, "--metrics",
         help="Comma-separated pyiqa metric names, 'auto' (psnr,ssim,lpips,dists with --gt; musiq,maniqa,clipiqa,liqe,niqe) or 'none'.",
     ),  # fmt: skip
-    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    vlm: str = options.VLM,
+    base_url: Optional[str] = options.BASE_URL,
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model (rescap policies get degradation-only prompts)."),
-    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    relevance: str = options.RELEVANCE,
     captions: Optional[Path] = typer.Option(None, "--captions", help="Your captions, DIR/<relative path>.txt, for the sidecar policy."),
     seed: int = typer.Option(0, "--seed", help="Sampler seed, the same for every policy."),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them)."),
-    strength: Optional[float] = typer.Option(None, "--strength", help="img2img strength (pipelines that take it)."),
-    guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
+    steps: Optional[int] = options.STEPS,
+    strength: Optional[float] = options.STRENGTH,
+    guidance: Optional[float] = options.GUIDANCE,
     device: str = typer.Option("cpu", "--device", help="Device for the restorer and the metrics (cpu, cuda, cuda:1)."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images captioned per VLM call."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N images."),
@@ -53,22 +53,17 @@ def bench(
 
         rescap bench lq/ --gt hq/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler -o report/
     """
+    from rich.markup import escape
+
     from ..adapters import RestorerUnavailable
     from ..backends import BackendError
     from ..bench import BenchError, PolicyError, run_bench
     from ..bench.metrics import MetricError
     from ..extras import MissingExtraError
-    from .console import stderr_console
+    from .console import progress_bar, stderr_console
 
     console = stderr_console()
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[current]}"), console=console, transient=True, disable=not console.is_terminal,
-    )  # fmt: skip
-    task = progress.add_task("benchmarking", total=None, current="")
+    progress, task = progress_bar("benchmarking", None)
     try:
         with progress:
             result = run_bench(
@@ -76,7 +71,7 @@ def bench(
                 vlm=None if no_vlm else vlm, base_url=base_url, relevance=relevance, captions=captions, seed=seed,
                 steps=steps, strength=strength, guidance=guidance, device=device, batch_size=batch_size, limit=limit,
                 overwrite=overwrite,
-                progress=lambda label: progress.update(task, advance=1, current=escape(label)),
+                progress=lambda label: progress.update(task, advance=1, status=escape(label)),
                 on_items=lambda n: progress.update(task, total=n),
                 on_note=lambda text: console.print(f"[yellow]note:[/] {escape(text)}"),
             )  # fmt: skip

@@ -19,19 +19,16 @@ def stdout_console():
     return Console()
 
 
-def progress_bar(label: str, total: int, *, enabled: bool = True):
-    """A transient progress bar on stderr (a no-op context when disabled or not a terminal)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def progress_bar(label: str, total: int | None, *, enabled: bool = True, transient: bool = True):
+    """A progress bar on stderr (a no-op when disabled or not a terminal) with elapsed time, ETA and
+    a ``status`` text field (``progress.update(task, status=...)``); returns (progress, task)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     console = stderr_console()
     progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+        TimeRemainingColumn(), TextColumn("{task.fields[status]}"), console=console, transient=transient,
         disable=not (enabled and console.is_terminal),
-    )
-    task = progress.add_task(label, total=total)
+    )  # fmt: skip
+    task = progress.add_task(label, total=total, status="")
     return progress, task

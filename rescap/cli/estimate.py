@@ -9,6 +9,7 @@ from typing import List
 
 import typer
 
+from ..errors import error_text
 from ..limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
 _LEVEL_STYLE = {"none": "green", "mild": "yellow", "moderate": "dark_orange", "severe": "red"}
@@ -73,14 +74,9 @@ def estimate(
         raise typer.Exit(1)
 
 
-def _error_text(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
-
-
 def _write_json_line(file: str, result: object) -> None:
     if isinstance(result, BaseException):
-        record = {"file": file, "error": _error_text(result)}
+        record = {"file": file, "error": error_text(result)}
     else:
         record = {"file": file, **result.model_dump(mode="json")}  # type: ignore[attr-defined]
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -104,7 +100,7 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
     for file, r in rows:
         file = escape(file)
         if isinstance(r, BaseException):
-            table.add_row(file, f"[red]error: {escape(_error_text(r))}[/]", "", "", "", "")
+            table.add_row(file, f"[red]error: {escape(error_text(r))}[/]", "", "", "", "")
             continue
         quality = "-" if r.jpeg_quality is None else str(r.jpeg_quality)  # type: ignore[attr-defined]
         table.add_row(

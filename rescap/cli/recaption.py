@@ -67,7 +67,7 @@ def recaption(
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
     from .caption import _make_captioner, parse_backend_options
-    from .console import stderr_console
+    from .console import progress_bar, stderr_console
 
     console = stderr_console()
     if fmt not in ("jsonl", "parquet", "txt") or engine not in ("local", "ray"):
@@ -117,16 +117,15 @@ def recaption(
         captioner = _make_captioner(
             no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448, parse_backend_options(backend_option)
         )  # fmt: skip
-    progress = _progress(console, len(todo))
+    progress, task = progress_bar("recaptioning", len(todo), enabled=len(todo) > 0, transient=False)
     with progress:
-        task = progress.add_task("recaptioning", total=len(todo), rate="")
         started = time.perf_counter()
 
         def advance(n: int) -> None:
             progress.advance(task, n)
             done = progress.tasks[0].completed
             elapsed = time.perf_counter() - started
-            progress.update(task, rate=f"{done / elapsed:.1f} img/s" if elapsed > 0 else "")
+            progress.update(task, status=f"{done / elapsed:.1f} img/s" if elapsed > 0 else "")
 
         summary = run_local(todo, writer, captioner, batch_size=batch_size, workers=workers, on_batch=advance)
     writer.close()
@@ -150,16 +149,6 @@ def _with_backend(model: str, backend: Optional[str]) -> str:
             raise typer.Exit(2)
         return model
     return f"{backend}:{model}"
-
-
-def _progress(console, total: int):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
-        disable=not console.is_terminal or total == 0,
-    )  # fmt: skip
 
 
 def _report(console, summary, target=None) -> None:

@@ -10,7 +10,9 @@ from typing import List, Optional
 
 import typer
 
+from . import options
 from .._version import __version__
+from ..errors import error_text
 
 
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
@@ -45,15 +47,6 @@ def _adapter(name: str, tokenizer: Optional[str]):
         raise typer.Exit(2)
 
 
-def _sidecar_caption(captions: Path, image: Path, root: Optional[Path]) -> str:
-    from ..adapters.base import _relative
-
-    path = captions / _relative(image, root).with_suffix(".txt")
-    if not path.is_file():
-        raise FileNotFoundError(f"no caption file {path}")
-    return path.read_text(encoding="utf-8").strip()
-
-
 def _bundle_from_caption(captioner, image: Path, caption: str):
     """A degradation-only bundle carrying a caption read from a file."""
     bundle = captioner.caption(str(image))
@@ -66,13 +59,13 @@ def _bundle_from_caption(captioner, image: Path, caption: str):
 
 def prompt(
     image: Path = typer.Argument(..., help="The image to make prompts for.", show_default=False),
-    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
-    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    restorer: str = options.RESTORER,
+    vlm: str = options.VLM,
+    base_url: Optional[str] = options.BASE_URL,
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
     caption_text: Optional[str] = typer.Option(None, "--caption", help="Use this caption instead of captioning."),
-    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
-    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    richness: str = options.RICHNESS,
+    relevance: str = options.RELEVANCE,
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="The restorer's tokenizer folder, for exact counts."),
     user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before the caption."),
     user_negative: Optional[str] = typer.Option(None, "--negative", help="Your own negative text, merged first."),
@@ -116,20 +109,18 @@ def prompt(
 def restore(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT"),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for restored images and their JSON records."),
-    restorer: str = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list)."),
-    restorer_path: Optional[str] = typer.Option(
-        None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
-    ),
-    vlm: str = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model)."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    restorer: str = options.RESTORER,
+    restorer_path: Optional[str] = options.RESTORER_PATH,
+    vlm: str = options.VLM,
+    base_url: Optional[str] = options.BASE_URL,
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
     captions: Optional[Path] = typer.Option(None, "--captions", help="Read captions from DIR/<relative path>.txt instead."),
-    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
-    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    richness: str = options.RICHNESS,
+    relevance: str = options.RELEVANCE,
     seed: int = typer.Option(0, "--seed", help="Seed of the restorer's sampler."),
-    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them)."),
-    strength: Optional[float] = typer.Option(None, "--strength", help="img2img strength (pipelines that take it)."),
-    guidance: Optional[float] = typer.Option(None, "--guidance", help="Classifier-free guidance scale."),
+    steps: Optional[int] = options.STEPS,
+    strength: Optional[float] = options.STRENGTH,
+    guidance: Optional[float] = options.GUIDANCE,
     device: str = typer.Option("cpu", "--device", help="Device for the restorer (cpu, cuda, cuda:1)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose output already exists."),
     user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before every caption."),
@@ -149,7 +140,7 @@ def restore(
     """
     from ..adapters import RestorerUnavailable
     from ..adapters.base import _relative
-    from ..files import iter_image_files
+    from ..files import iter_image_files, sidecar_caption
     from .console import progress_bar, stderr_console
 
     adapter = _adapter(restorer, None)
@@ -184,7 +175,7 @@ def restore(
             try:
                 t0 = time.perf_counter()
                 bundle = (
-                    _bundle_from_caption(captioner, path, _sidecar_caption(captions, path, root))
+                    _bundle_from_caption(captioner, path, sidecar_caption(path, rel, captions, beside_image=False))
                     if captions is not None
                     else captioner.caption(str(path))
                 )
@@ -205,7 +196,7 @@ def restore(
                 done += 1
             except Exception as exc:  # one image must not stop the batch
                 failed += 1
-                record["error"] = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (ValueError, OSError)) else str(exc)
+                record["error"] = error_text(exc)
             record_path.parent.mkdir(parents=True, exist_ok=True)
             record_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
             progress.advance(task)

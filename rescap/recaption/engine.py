@@ -63,6 +63,16 @@ class Summary:
     def images_per_second(self) -> float:
         return self.done / self.seconds if self.seconds > 0 else 0.0
 
+    def count(self, records: list[RecaptionRecord]) -> None:
+        """Add a written batch: done and failed, and the first few errors."""
+        for record in records:
+            if record.status == "ok":
+                self.done += 1
+            else:
+                self.failed += 1
+                if len(self.errors) < 5:
+                    self.errors.append(f"{record.path}: {record.error}")
+
 
 def plan(
     items: Iterable[SourceItem],
@@ -141,13 +151,7 @@ def run_local(
             outcomes = captioner.caption_prepared(prepared)
             records = [to_record(key, outcome) for (key, _), outcome in zip(batch, outcomes)]
             writer.write(records)
-            for record in records:
-                if record.status == "ok":
-                    summary.done += 1
-                else:
-                    summary.failed += 1
-                    if len(summary.errors) < 5:
-                        summary.errors.append(f"{record.path}: {record.error}")
+            summary.count(records)
             if on_batch:
                 on_batch(len(records))
     summary.seconds = time.perf_counter() - start

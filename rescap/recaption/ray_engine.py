@@ -129,13 +129,7 @@ def run_ray(
         for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
             records = [RecaptionRecord.model_validate_json(text) for text in batch["record"]]
             writer.write(records)  # durable before the next batch is taken
-            for record in records:
-                if record.status == "ok":
-                    summary.done += 1
-                else:
-                    summary.failed += 1
-                    if len(summary.errors) < 5:
-                        summary.errors.append(f"{record.path}: {record.error}")
+            summary.count(records)
     finally:
         writer.close()
     summary.seconds = time.perf_counter() - start

@@ -16,13 +16,12 @@ Deciding what is done reads only the ``path`` and ``status`` of existing records
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from ..appendlog import repair_torn_tail
+from ..durable import AppendLog, atomic_write, fsync_dir
 from .sources import safe_output_path
 
 STATE_FILE = ".rescap-recaption.jsonl"
@@ -57,57 +56,22 @@ class RecordWriter(Protocol):
     def close(self) -> None: ...
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # some file systems refuse; the data itself is already synced
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with open(temp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, target)
-
-
 class JsonlWriter:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = AppendLog(self.path)
+        self.repaired_bytes = self._log.repaired_bytes
         self._ok: set[str] = set()
         self._failed: set[str] = set()
-        self.repaired_bytes = 0
-        if self.path.exists():
-            self._repair_tail()
-            self._scan()
-        self._fh = open(self.path, "a", encoding="utf-8")
-
-    def _repair_tail(self) -> None:
-        self.repaired_bytes = repair_torn_tail(self.path)
-
-    def _scan(self) -> None:
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # not ours to judge; such a line is never a finished record
-                key, status = row.get("path"), row.get("status")
-                if key is None:
-                    continue
-                if status == "ok":
-                    self._ok.add(key)
-                    self._failed.discard(key)
-                elif key not in self._ok:
-                    self._failed.add(key)
+        for row in self._log.read():
+            key, status = row.get("path"), row.get("status")
+            if key is None:
+                continue
+            if status == "ok":
+                self._ok.add(key)
+                self._failed.discard(key)
+            elif key not in self._ok:
+                self._failed.add(key)
 
     def done(self) -> tuple[set[str], set[str]]:
         return set(self._ok), set(self._failed)
@@ -115,30 +79,16 @@ class JsonlWriter:
     def drop_failed(self) -> None:
         if not self._failed:
             return
-        self._fh.close()
-        kept = []
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    if json.loads(line).get("status") == "ok":
-                        kept.append(line)
-                except json.JSONDecodeError:
-                    continue
-        _atomic_write(self.path, "".join(kept).encode("utf-8"))
+        self._log.keep_only(lambda row: row.get("status") == "ok")
         self._failed.clear()
-        self._fh = open(self.path, "a", encoding="utf-8")
 
     def write(self, records: list[RecaptionRecord]) -> None:
-        if not records:
-            return
-        self._fh.write("".join(r.model_dump_json() + "\n" for r in records))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._log.append([r.model_dump_json() for r in records])
         for r in records:
             (self._ok if r.status == "ok" else self._failed).add(r.path)
 
     def close(self) -> None:
-        self._fh.close()
+        self._log.close()
 
 
 class ParquetWriter:
@@ -184,12 +134,10 @@ class ParquetWriter:
         self._failed.clear()
 
     def _write_part(self, target: Path, table) -> None:
-        temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        self.pq.write_table(table, temp)
-        with open(temp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
-        _fsync_dir(self.folder)
+        buffer = self.pa.BufferOutputStream()  # a part is one batch: small enough to build in memory
+        self.pq.write_table(table, buffer)
+        atomic_write(target, buffer.getvalue().to_pybytes())
+        fsync_dir(self.folder)
 
     def write(self, records: list[RecaptionRecord]) -> None:
         if not records:
@@ -230,7 +178,7 @@ class TxtWriter:
             if r.status == "ok":
                 try:
                     target = safe_output_path(self.folder, r.path, ".txt")
-                    _atomic_write(target, ((getattr(r, self.text) or "") + "\n").encode("utf-8"))
+                    atomic_write(target, ((getattr(r, self.text) or "") + "\n").encode("utf-8"))
                 except (ValueError, OSError) as exc:
                     r = r.model_copy(update={"status": "error", "error": f"cannot write its caption file: {exc}"})
             written.append(r)

@@ -1,9 +1,10 @@
-"""Append-only JSON-lines logs that survive ``kill -9``: each append is flushed and fsynced, and a
-torn last line (a kill mid-write) is cut off when the log is opened again.
+"""Files that survive ``kill -9``: whole files written under a temporary name, fsynced and renamed
+(``atomic_write``), and append-only JSON-lines logs whose appends are fsynced and whose torn last
+line (a kill mid-write) is cut off when the log is opened again (``AppendLog``).
 
 Example:
     >>> import tempfile, pathlib
-    >>> from rescap.appendlog import AppendLog
+    >>> from rescap.durable import AppendLog
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.jsonl"
     >>> with AppendLog(path) as log:
     ...     log.append([{"a": 1}])
@@ -17,7 +18,31 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable (where the file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems refuse; the data itself is already synced
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """``target`` holds either its old content or ``data``, never a part of it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    with open(temp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temp, target)
 
 
 def repair_torn_tail(path: Path) -> int:
@@ -58,9 +83,9 @@ class AppendLog:
         self.repaired_bytes = repair_torn_tail(self.path)
         self._fh = open(self.path, "a", encoding="utf-8")
 
-    def read(self) -> list[dict[str, Any]]:
-        """Every complete, parseable row (a line that does not parse is never a finished record)."""
-        rows = []
+    def _lines(self) -> Iterable[tuple[str, dict[str, Any]]]:
+        """(line, row) for every complete, parseable row (a line that does not parse is never a
+        finished record)."""
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 try:
@@ -68,8 +93,17 @@ class AppendLog:
                 except json.JSONDecodeError:
                     continue
                 if isinstance(row, dict):
-                    rows.append(row)
-        return rows
+                    yield line, row
+
+    def read(self) -> list[dict[str, Any]]:
+        return [row for _, row in self._lines()]
+
+    def keep_only(self, keep: Callable[[dict[str, Any]], bool]) -> None:
+        """Rewrite the log (atomically) with the rows ``keep`` accepts, their lines unchanged."""
+        kept = "".join(line for line, row in self._lines() if keep(row))
+        self._fh.close()
+        atomic_write(self.path, kept.encode("utf-8"))
+        self._fh = open(self.path, "a", encoding="utf-8")
 
     def append(self, rows: Iterable[dict[str, Any] | str]) -> None:
         text = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows)
