@@ -187,13 +187,9 @@ def run_bench(
         )  # fmt: skip
         bench = Bench(
             out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,
-            captioners=captioners, captions_dir=Path(captions) if captions is not None else None, steps=steps,
-            strength=strength, guidance=guidance, batch_size=batch_size, progress=progress,
+            captioners=captioners, captions_dir=Path(captions) if captions is not None else None,
+            batch_size=batch_size, progress=progress,
         )  # fmt: skip
-        if backend is not None:
-            from ..captioning.templates import PromptTemplates
-
-            bench.plain_prompt = next(iter(captioners.values())).templates.render("plain") if captioners else PromptTemplates.load().render("plain")
         bench.open(overwrite=overwrite)
         try:
             bench.run(items)

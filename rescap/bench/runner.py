@@ -185,10 +185,7 @@ class Bench:
     backend: Any = None
     captioners: dict[str, Any] = field(default_factory=dict)
     captions_dir: Path | None = None
-    plain_prompt: str = "Describe this image in one sentence."
-    steps: int | None = None
-    strength: float | None = None
-    guidance: float | None = None
+    plain_prompt: str | None = None  # default: the ``plain`` prompt template
     batch_size: int = 4
     progress: Callable[[str], None] | None = None  # called once per finished (image, policy)
     records: dict[tuple[str, str], BenchRecord] = field(default_factory=dict)
@@ -369,6 +366,10 @@ class Bench:
             except Exception as exc:
                 pictures.append(exc)
         ok = [p for p in pictures if not isinstance(p, Exception)]
+        if self.plain_prompt is None:
+            from ..captioning.templates import PromptTemplates
+
+            self.plain_prompt = PromptTemplates.load().render("plain")
         answers = iter(plain_captions(self.backend, ok, self.plain_prompt) if ok else [])
         for picture in pictures:
             if isinstance(picture, Exception):
@@ -403,7 +404,8 @@ class Bench:
         try:
             start = time.perf_counter()
             restored = self.adapter.restore(
-                self.runner, lq, prompts, seed=self.config.seed, steps=self.steps, strength=self.strength, guidance_scale=self.guidance
+                self.runner, lq, prompts, seed=self.config.seed, steps=self.config.steps, strength=self.config.strength,
+                guidance_scale=self.config.guidance,
             )  # fmt: skip
             timings["restore"] = time.perf_counter() - start
             target = self._output_path(it, policy.name)
