@@ -17,9 +17,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from ..captioning.bundle import PromptBundle
-from ..control.degradation_words import find_degradation_words
+from ..text.degradation_words import find_degradation_words
 from ..restorers import RestorerProfile, get_restorer
-from ..tokens import TokenCounter, counter_for
+from ..text.tokens import TokenCounter, counter_for
 
 
 class RestorerUnavailable(RuntimeError):

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from .._version import __version__
 from ..durable import AppendLog, atomic_write
-from ..control.degradation_words import find_degradation_words
+from ..text.degradation_words import find_degradation_words
 from ..errors import error_text
 from ..files import IMAGE_EXTENSIONS
 from .metrics import MetricSet

@@ -35,13 +35,13 @@ from typing import Any, Callable, Literal, Sequence
 from .._version import __version__
 from ..backends.base import BatchGenerationError, GenerationParams, GenerationResult, VLMBackend, text_message
 from ..backends.structured import token_budget
-from ..control.degradation_words import remove_degradation_words
+from ..text.degradation_words import remove_degradation_words
 from ..control.relevance import DEFAULT_MARGIN, join_phrases, select_phrases, split_phrases
 from ..control.richness import ContentMix, RichnessPolicy
 from ..degradation.estimate import estimate_degradation
 from ..degradation.report import DegradationReport
 from ..restorers import RestorerProfile, get_restorer
-from ..tokens import TokenCounter, counter_for, truncate_to_tokens
+from ..text.tokens import TokenCounter, counter_for, truncate_to_tokens
 from .bundle import CaptionFailure, PhraseRelevance, PromptBundle, Richness, StepTrace, TokenCounts
 from .restoration_prompts import degradation_vector, negative_prompt, restoration_prompt
 from .steps import (

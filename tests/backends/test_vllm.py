@@ -122,7 +122,7 @@ def test_openai_backend_against_vllm_serve(vllm_server, pictures):
 
 def _check_bundles(bundles):
     from rescap.captioning.bundle import PromptBundle
-    from rescap.control.degradation_words import find_degradation_words
+    from rescap.text.degradation_words import find_degradation_words
 
     for bundle in bundles:
         assert isinstance(bundle, PromptBundle), bundle

@@ -6,10 +6,10 @@ import pytest
 
 from rescap.captioning.captioner import Captioner, CaptionError
 from rescap.captioning.bundle import CaptionFailure
-from rescap.control.degradation_words import find_degradation_words
+from rescap.text.degradation_words import find_degradation_words
 from rescap.degradation.synthesize import add_gaussian_noise, gaussian_blur
 from rescap.testing.scripted import ScriptedBackend
-from rescap.tokens import counter_for
+from rescap.text.tokens import counter_for
 
 LONG_CAPTION = (
     "A blurry photo of a red fox standing in tall golden grass, with a dense green forest behind it, "

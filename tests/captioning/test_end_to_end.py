@@ -7,7 +7,7 @@ import pytest
 
 from rescap.captioning.bundle import PromptBundle
 from rescap.captioning.captioner import Captioner
-from rescap.control.degradation_words import find_degradation_words
+from rescap.text.degradation_words import find_degradation_words
 from rescap.degradation.synthesize import add_gaussian_noise, jpeg_compress
 
 pytest.importorskip("xgrammar")

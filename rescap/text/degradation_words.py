@@ -14,7 +14,7 @@ about image quality steer it towards producing that quality. Content and photogr
   "grain field", "bokeh", "noise barrier" - because only the degradation phrases above match.
 
 Example:
-    >>> from rescap.control.degradation_words import remove_degradation_words
+    >>> from rescap.text.degradation_words import remove_degradation_words
     >>> remove_degradation_words("A blurry, low-resolution photo of a cat on a wooden table.").text
     'A photo of a cat on a wooden table.'
     >>> remove_degradation_words("A portrait with a blurred background.").text

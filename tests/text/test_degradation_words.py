@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rescap.control.degradation_words import find_degradation_words, remove_degradation_words
+from rescap.text.degradation_words import find_degradation_words, remove_degradation_words
 
 CLEAN = [line.strip() for line in (Path(__file__).parent / "data" / "clean_captions.txt").read_text().splitlines() if line.strip()]
 

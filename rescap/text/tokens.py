@@ -12,7 +12,7 @@ In order of preference:
 Counts never include the encoder's start/end tokens (``RestorerProfile.special_tokens``).
 
 Example:
-    >>> from rescap.tokens import ApproxClipCounter
+    >>> from rescap.text.tokens import ApproxClipCounter
     >>> ApproxClipCounter().count("a red fox, 2 cubs")
     7
 """
@@ -168,7 +168,7 @@ class HFTokenCounter:
             fast = Tokenizer.from_file(str(folder / "tokenizer.json"))
             self._encode = lambda text: fast.encode(text, add_special_tokens=False).ids
         else:
-            from .extras import require
+            from ..extras import require
 
             slow = require("transformers", "transformers").AutoTokenizer.from_pretrained(str(folder))
             self._encode = lambda text: slow(text, add_special_tokens=False)["input_ids"]
