@@ -18,7 +18,7 @@ Example:
     >>> split_phrases("A 1,000-year-old church, St. Mary's, at dusk. Trees behind.")
     ['A 1,000-year-old church', "St. Mary's", 'at dusk', 'Trees behind']
     >>> words = type("Words", (), {"count": staticmethod(lambda t: len(t.split()))})()
-    >>> fit_to_tokens("A red fox in tall grass, at dusk, with snow falling.", 7, words).text
+    >>> fit_to_tokens("A red fox in tall grass, at dusk, with snow falling.", 8, words).text
     'A red fox in tall grass, at dusk.'
 """
 
