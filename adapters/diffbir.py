@@ -21,34 +21,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..restorers import SUPIR_A_PROMPT, SUPIR_N_PROMPT, RestorerProfile
-from .base import FinalPrompts, RestorerAdapter
+from .base import OPENCLIP_H, PromptSlot, RestorerAdapter
+from .supir import SUPIR_A_PROMPT, SUPIR_N_PROMPT
 
-DIFFBIR_NEG_PROMPT = SUPIR_N_PROMPT + "."
+DIFFBIR_NEG_PROMPT = SUPIR_N_PROMPT + "."  # inference.py's default ends with a period, SUPIR's does not
 V2_NEG_PROMPT = "low quality, blurry, low-resolution, noisy, unsharp, weird textures"
 
 
 class DiffBIRAdapter(RestorerAdapter):
     name = "diffbir"
-    restorer = "diffbir"
+    description = "DiffBIR v2.1 (SD2.1, OpenCLIP 77): ', '.join([caption, pos_prompt]); version='v2': no pos_prompt"
     paper = "Lin et al., DiffBIR: Towards Blind Image Restoration with Generative Diffusion Prior, ECCV 2024"
     repository = "https://github.com/XPixelGroup/DiffBIR"
     commit = "3f8b530"
+    slots = (PromptSlot(encoders=(OPENCLIP_H,)),)
+    default_quality_prompt = SUPIR_A_PROMPT
+    default_negative_prompt = DIFFBIR_NEG_PROMPT
+    reads_files = "no per-image prompt files (inference.py captions itself; RescapCaptioner replaces its captioner)"
 
     def __init__(self, version: str = "v2.1", **options: Any):
         if version not in ("v2", "v2.1"):
             raise ValueError("DiffBIR version must be v2 or v2.1")
-        profile = RestorerProfile(
-            name="diffbir", window=77,
-            quality_prompt=SUPIR_A_PROMPT if version == "v2.1" else "",
-            negative_prompt=DIFFBIR_NEG_PROMPT if version == "v2.1" else V2_NEG_PROMPT,
-            description=f"DiffBIR {version}",
-        )  # fmt: skip
-        super().__init__(profile=profile, **options)
+        super().__init__(**options)
         self.version = version
+        if version == "v2":  # the v2 README: --pos_prompt '' with its own neg_prompt
+            self.quality_prompt, self.negative_prompt = "", V2_NEG_PROMPT
+
+    def prepare_caption(self, caption: str) -> str:
+        return caption.strip().rstrip(".").strip()  # it is followed by ", " and the pos_prompt
 
     def join(self, caption: str, quality: str) -> str:
-        caption = caption.strip().rstrip(".").strip()  # it is followed by ", " and the pos_prompt
         return ", ".join(t for t in [caption, quality] if t)  # DiffBIR's own join
 
 

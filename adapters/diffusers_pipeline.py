@@ -1,12 +1,17 @@
-"""Any diffusers pipeline that takes ``prompt`` and ``negative_prompt`` (and an ``image``).
+"""Any diffusers pipeline that takes ``prompt`` (and an ``image``), multi-encoder ones included.
 
-Upstream: https://github.com/huggingface/diffusers (verified against v0.42.1): the SD x4 upscaler
-(``StableDiffusionUpscalePipeline``), img2img (``StableDiffusionImg2ImgPipeline``) and
-ControlNet img2img (``StableDiffusionControlNetImg2ImgPipeline``, the low-quality image doubling as
-the tile control image), or any other pipeline whose ``__call__`` has those arguments.
+Upstream: https://github.com/huggingface/diffusers (verified against v0.42.1): the SD x4 upscaler,
+SD img2img and ControlNet img2img (one CLIP 77 ``prompt``); SDXL (``prompt`` -> CLIP-L 77,
+``prompt_2`` -> OpenCLIP bigG 77); SD3/SD3.5 (``prompt`` CLIP-L 77, ``prompt_2`` CLIP-G 77,
+``prompt_3`` T5 up to ``max_sequence_length`` 256); FLUX (``prompt`` CLIP-L 77, pooled;
+``prompt_2`` T5 up to ``max_sequence_length`` 512; ``negative_prompt`` is read only when
+``true_cfg_scale > 1``); or any other pipeline whose ``__call__`` has those arguments.
 
-The pipeline's own tokenizer counts the tokens (its ``model_max_length`` is the window), so the
-caption budget is exact for whatever text encoder the pipeline has.
+Once a pipeline is loaded (or given to ``use_pipeline``), its slots are read from it: one per
+tokenizer it has and text argument its ``__call__`` takes, each counted with that tokenizer and
+windowed by its ``model_max_length`` (T5: the call's ``max_sequence_length`` default). Each slot
+gets the caption fitted to its own window at phrase boundaries, so a T5 slot carries a richer
+caption than a CLIP slot. Before a pipeline is known, the adapter has one CLIP 77 ``prompt``.
 
 Example:
     >>> from rescap.adapters import get_adapter
@@ -20,8 +25,10 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..restorers import RestorerProfile
-from .base import FinalPrompts, RestorerAdapter
+from .base import FinalPrompts, PromptSlot, RestorerAdapter, TextEncoder
+
+# tokenizer attribute -> the __call__ argument its text comes from
+_TOKENIZER_ARGUMENTS = (("tokenizer", "prompt"), ("tokenizer_2", "prompt_2"), ("tokenizer_3", "prompt_3"))
 
 
 class _PipelineTokenCounter:
@@ -34,16 +41,26 @@ class _PipelineTokenCounter:
     def count(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def special_tokens(self) -> int:
+        return len(self._tokenizer("a")["input_ids"]) - len(self._tokenizer("a", add_special_tokens=False)["input_ids"])
+
 
 class _Everything:
     def __contains__(self, name: object) -> bool:
         return True
 
 
+def _call_parameters(pipe: Any) -> dict[str, inspect.Parameter]:
+    try:
+        return dict(inspect.signature(pipe).parameters)
+    except (TypeError, ValueError):
+        return {}
+
+
 class DiffusersAdapter(RestorerAdapter):
     name = "diffusers"
-    restorer = "sd"
-    paper = "Stable Diffusion pipelines of diffusers (x4 upscaler, img2img, ControlNet img2img)"
+    description = "diffusers pipelines (SD, SDXL, SD3, FLUX...): each text argument fitted to its own encoder"
+    paper = "diffusers pipelines (x4 upscaler, img2img, ControlNet img2img, SDXL, SD3, FLUX)"
     repository = "https://github.com/huggingface/diffusers"
     commit = "v0.42.1"
     runs_here = True
@@ -70,18 +87,39 @@ class DiffusersAdapter(RestorerAdapter):
         pipe = pipe.to(device)
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
-        self.use_pipeline_tokenizer(pipe)
+        self.use_pipeline(pipe)
         return pipe
 
-    def use_pipeline_tokenizer(self, pipe: Any) -> None:
-        """Count tokens with the pipeline's tokenizer; its window becomes the budget."""
-        tokenizer = getattr(pipe, "tokenizer", None)
-        if tokenizer is None:
+    def use_pipeline(self, pipe: Any) -> None:
+        """Read the pipeline's text slots: its tokenizers count, their windows bound each slot."""
+        parameters = _call_parameters(pipe)
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        max_sequence = parameters.get("max_sequence_length")
+        sequence_default = max_sequence.default if max_sequence is not None and isinstance(max_sequence.default, int) else None
+        slots, counters = [], {}
+        for attribute, argument in _TOKENIZER_ARGUMENTS:
+            tokenizer = getattr(pipe, attribute, None)
+            if tokenizer is None or not callable(tokenizer) or (argument not in parameters and not takes_any and argument != "prompt"):
+                continue
+            counter = _PipelineTokenCounter(tokenizer)
+            is_t5 = "t5" in type(tokenizer).__name__.lower()
+            window = int(getattr(tokenizer, "model_max_length", 77) or 77)
+            window = window if window < 100_000 else (512 if is_t5 else 77)
+            if is_t5 and sequence_default:
+                window = min(window, sequence_default)  # encode_prompt pads/truncates T5 to max_sequence_length
+            encoder = TextEncoder(
+                name=f"{type(getattr(pipe, 'text_encoder' + attribute[len('tokenizer'):], None)).__name__} ({attribute})",
+                tokenizer="t5" if is_t5 else "clip", window=window, special_tokens=counter.special_tokens(),
+            )  # fmt: skip
+            slots.append(PromptSlot(argument=argument, encoders=(encoder,), quality=False))
+            counters[argument] = counter
+        if not slots:
             return
-        window = int(getattr(tokenizer, "model_max_length", 77) or 77)
-        window = window if window < 10_000 else 77
-        self.profile = RestorerProfile(name="diffusers", window=window, description=f"diffusers {type(pipe).__name__}")
-        self.counter = _PipelineTokenCounter(tokenizer)
+        self.slots = tuple(slots)
+        self._counters = counters
+        self.pipeline_class = type(pipe).__name__
+
+    use_pipeline_tokenizer = use_pipeline  # the name wrap() and older callers use
 
     def restore(
         self,
@@ -102,6 +140,7 @@ class DiffusersAdapter(RestorerAdapter):
         accepts = _Everything() if takes_any else set(parameters)
         kwargs: dict[str, Any] = {
             "prompt": prompts.positive,
+            **{k: v for k, v in prompts.extra.items() if k.startswith("prompt_")},
             "negative_prompt": prompts.negative or None,
             "generator": torch.Generator(device="cpu").manual_seed(int(seed)),
             "output_type": "pil",
@@ -114,4 +153,6 @@ class DiffusersAdapter(RestorerAdapter):
             if value is not None and name in accepts:
                 kwargs[name] = value
         kwargs.update({k: v for k, v in options.items() if k in accepts})
+        if "true_cfg_scale" in parameters and float(kwargs.get("true_cfg_scale", 1.0) or 1.0) <= 1.0:
+            kwargs.pop("negative_prompt", None)  # FLUX reads a negative prompt only with true CFG
         return runner(**{k: v for k, v in kwargs.items() if k in accepts}).images[0]

@@ -16,12 +16,14 @@ Example:
 
 from __future__ import annotations
 
-from .base import RestorerAdapter
+from .base import OPENCLIP_H, PromptSlot, RestorerAdapter
 
 
 class HYPIRAdapter(RestorerAdapter):
     name = "hypir"
-    restorer = "hypir"
+    description = "HYPIR (SD2.1, OpenCLIP 77): the prompt alone; test.py --txt_dir reads per-image text files"
+    slots = (PromptSlot(encoders=(OPENCLIP_H,)),)
+    reads_files = "test.py --txt_dir DIR reads DIR/<path relative to --lq_dir>.txt per image"
     paper = "Lin et al., Harnessing Diffusion-Yielded Score Priors for Image Restoration (HYPIR), 2025"
     repository = "https://github.com/XPixelGroup/HYPIR"
     commit = "b61d107"

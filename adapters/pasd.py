@@ -2,12 +2,14 @@
 Stylization" (Yang et al., ECCV 2024). Upstream https://github.com/yangxy/PASD, verified at commit
 396f9ac.
 
-``test_pasd.py`` builds the caption-based prompt (CoCa/BLIP captions with "blurry"->"clear" and
-"noisy"->"clean" replaced), then ``validation_prompt += args.added_prompt`` with no separator;
-added prompt "clean, high-resolution, 8k"; negative "blurry, dotted, noise, raster lines, unclear,
-lowres, over-smoothed"; CLIP window 77. rescap ends the caption with ", " (as PASD's own
-category prompts do, ``f"{name}, "``) so the glued prompt reads "caption, clean, ...".
-The pipeline call is ``pipeline(args, prompt, image, num_inference_steps, generator,
+``test_pasd.py`` (caption mode, the default) captions with CoCa or BLIP, replaces "blurry"->"clear"
+and "noisy"->"clean", sets ``validation_prompt = caption`` when ``--prompt`` is "" (test_pasd.py:
+162/169), then ``validation_prompt += args.added_prompt`` (line 217) with no separator: upstream
+sends "...on the grassclean, high-resolution, 8k", and CLIP merges the caption's last word into
+"clean". rescap joins with ", " instead, as PASD's own classification/detection/none modes do
+(their prompts end in ", "), so every word stays a word. Added prompt "clean, high-resolution,
+8k"; negative "blurry, dotted, noise, raster lines, unclear, lowres, over-smoothed"; SD1.5, CLIP-L
+77. The pipeline call is ``pipeline(args, prompt, image, num_inference_steps, generator,
 guidance_scale, negative_prompt, conditioning_scale)`` (``args`` first); it needs PASD's checkout
 and weights, so rescap writes ``<stem>.txt`` prompt files otherwise.
 
@@ -19,21 +21,24 @@ Example:
 
 from __future__ import annotations
 
-from .base import FinalPrompts, RestorerAdapter
+from .base import RestorerAdapter
+
+SD_ADDED_PROMPT = "clean, high-resolution, 8k"
 
 
 class PASDAdapter(RestorerAdapter):
     name = "pasd"
-    restorer = "pasd"
+    description = "PASD (SD1.5, CLIP 77): caption + added_prompt"
     paper = "Yang et al., Pixel-Aware Stable Diffusion for Realistic Image Super-Resolution, ECCV 2024"
     repository = "https://github.com/yangxy/PASD"
     commit = "396f9ac"
 
-    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
-        caption = caption.strip().rstrip(".").strip()
-        caption = f"{caption}, " if caption else ""
-        return FinalPrompts(
-            positive=caption + self.profile.quality_prompt,  # PASD's own: validation_prompt += added_prompt
-            negative=self.profile.negative_prompt if negative is None else negative,
-            caption=caption,
-        )
+    default_quality_prompt = SD_ADDED_PROMPT
+    default_negative_prompt = "blurry, dotted, noise, raster lines, unclear, lowres, over-smoothed"
+
+    def prepare_caption(self, caption: str) -> str:
+        return caption.strip().rstrip(".").strip()
+
+    def join(self, caption: str, quality: str) -> str:
+        # a separator upstream's caption mode lacks (see the module docstring)
+        return f"{caption}, {quality}" if (caption and quality) else (caption or quality)

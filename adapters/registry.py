@@ -29,6 +29,8 @@ BUILTIN_ADAPTERS = {
     "spire": "rescap.adapters.spire:SPIREAdapter",
     "dreamclear": "rescap.adapters.dreamclear:DreamClearAdapter",
     "diffusers": "rescap.adapters.diffusers_pipeline:DiffusersAdapter",
+    "sd": "rescap.adapters.stable_diffusion:StableDiffusionAdapter",
+    "s3diff": "rescap.adapters.stable_diffusion:S3DiffAdapter",
 }
 
 

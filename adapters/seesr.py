@@ -22,40 +22,52 @@ Example:
 
 from __future__ import annotations
 
-from .base import FinalPrompts, RestorerAdapter
+from .base import OPENCLIP_H, FinalPrompts, PromptSlot, RestorerAdapter
+from .pasd import SD_ADDED_PROMPT
 
 
 class SeeSRAdapter(RestorerAdapter):
     name = "seesr"
-    restorer = "seesr"
+    description = "SeeSR (SD2-base, OpenCLIP 77): tags, prompt and added_prompt joined by commas"
     paper = "Wu et al., SeeSR: Towards Semantics-Aware Real-World Image Super-Resolution, CVPR 2024"
     repository = "https://github.com/cswry/SeeSR"
     commit = "8edecc7"
+    slots = (PromptSlot(encoders=(OPENCLIP_H,)),)
+    caption_style = "tags"
+    default_quality_prompt = SD_ADDED_PROMPT
+    default_negative_prompt = "dotted, noise, blur, lowres, smooth"
 
-    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
-        return self._tags_prompt(caption, "", negative)
+    def prepare_caption(self, caption: str) -> str:
+        user_form = caption.rstrip().endswith(",")  # f"{tags}, {prompt}," as upstream builds it
+        tags = ", ".join(t.strip() for t in caption.split(",") if t.strip() and t.strip().lower() not in ("none", "null"))
+        return f"{tags}," if (user_form and tags) else tags
 
-    def _tags_prompt(self, tags: str, user: str, negative: str | None) -> FinalPrompts:
-        tags = ", ".join(t.strip() for t in tags.split(",") if t.strip() and t.strip() not in ("None", "none"))
-        slots = [s for s in (tags, user.strip()) if s]
-        text = ", ".join(slots)
-        added = self.profile.quality_prompt
-        if user.strip():  # upstream's exact form when a prompt is given: f"{tags}, {prompt}," + added
-            positive = f"{text},{added}" if added else f"{text},"
-        else:
-            positive = f"{text}, {added}" if (text and added) else (text or added)
-        return FinalPrompts(positive=positive, negative=self.profile.negative_prompt if negative is None else negative, caption=tags)
+    def join(self, caption: str, quality: str) -> str:
+        if caption.endswith(","):
+            return caption + quality  # upstream: f"{tags}, {prompt}," + added_prompt
+        return f"{caption}, {quality}" if (caption and quality) else (caption or quality)
 
     def final_prompts(self, bundle, user_prompt: str | None = None, user_negative: str | None = None) -> FinalPrompts:
+        user = (user_prompt or "").strip().rstrip(",")
         negative = bundle.negative_prompt
-        if user_negative:
+        if user_negative and user_negative.strip():
             negative = f"{user_negative.strip().rstrip(',')}, {negative}" if negative else user_negative.strip()
-        return self._tags_prompt(bundle.caption, user_prompt or "", negative)
+        if not user:
+            return self.final_prompts_for(bundle.caption, negative, bundle.restoration_prompt)
+        # the user's text comes after the tags upstream: the tags are cut to leave it room
+        room = self.caption_budget() - self.counter.count(f", {user},")
+        tags, dropped = self.fit_caption(bundle.caption, limit=max(room, 0))
+        tags = self.prepare_caption(tags)
+        final = self.final_prompts_for(f"{tags}, {user}," if tags else f"{user},", negative, bundle.restoration_prompt)
+        final.dropped = dropped + final.dropped
+        return final
 
 
 class OSEDiffAdapter(SeeSRAdapter):
     name = "osediff"
-    restorer = "osediff"
+    description = "OSEDiff (SD2.1 one step, OpenCLIP 77): DAPE-style tags, f'{tags}, {prompt},'"
     paper = "Wu et al., One-Step Effective Diffusion Network for Real-World Image Super-Resolution, NeurIPS 2024"
     repository = "https://github.com/cswry/OSEDiff"
     commit = "fcc4f09"
+    default_quality_prompt = ""
+    default_negative_prompt = ""

@@ -24,16 +24,16 @@ from .base import FinalPrompts, RestorerAdapter, _relative
 
 class SPIREAdapter(RestorerAdapter):
     name = "spire"
-    restorer = "spire"
+    description = "SPIRE: semantic prompt (the caption) plus a numeric restoration prompt"
+    reads_files = "rescap writes <stem>.txt (semantic prompt) and <stem>.restoration.txt per image"
     paper = "Qi et al., SPIRE: Semantic Prompt-Driven Image Restoration, ECCV 2024"
     repository = "(code not public; interface from the paper)"
     commit = "-"
 
     def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
-        return FinalPrompts(
-            positive=caption, negative="" if negative is None else negative, caption=caption,
-            extra={"restoration_prompt": restoration or BLIND_RESTORATION_PROMPT},
-        )  # fmt: skip
+        final = super().final_prompts_for(caption, "" if negative is None else negative, restoration)
+        final.extra["restoration_prompt"] = restoration or BLIND_RESTORATION_PROMPT
+        return final
 
     def export(self, prompts: FinalPrompts, image: Path, out_dir: Path, relative_to: Path | None = None) -> list[Path]:
         written = super().export(prompts, image, out_dir, relative_to)

@@ -100,8 +100,7 @@ def main() -> None:
     # anchor 2: four richness modes, one caption_batch each, against one shared analysis
     backend = create_backend(vlm)
     captioners = [
-        Captioner(backend, policy=RichnessPolicy(mode=mode), restorer=adapter.profile, counter=adapter.counter,
-                  compose=adapter.positive_for, relevance=None)
+        Captioner(backend, restorer=adapter, policy=RichnessPolicy(mode=mode), relevance=None)
         for mode in ("short", "medium", "long", "auto")
     ]  # fmt: skip
     paths = [str(f) for f in files]

@@ -65,6 +65,10 @@ class WrappedRestorer:
         user_negatives = _per_image(kwargs.get(self.negative_arg), len(images)) if self.negative_arg else [None] * len(images)
         finals = [self.adapter.final_prompts(b, p, n) for b, p, n in zip(bundles, user_prompts, user_negatives)]
         kwargs[self.prompt_arg] = [f.positive for f in finals] if batch else finals[0].positive
+        for slot in self.adapter.slots[1:]:  # prompt_2, prompt_3: each fitted to its own encoder
+            if self.prompt_arg == "prompt" and slot.argument not in kwargs:
+                texts = [f.extra.get(slot.argument, f.positive) for f in finals]
+                kwargs[slot.argument] = texts if batch else texts[0]
         if self.negative_arg:
             kwargs[self.negative_arg] = [f.negative for f in finals] if batch else finals[0].negative
         return self.restorer(*args, **kwargs)
@@ -104,9 +108,9 @@ def wrap(
 
     if adapter is None or isinstance(adapter, str):
         adapter = get_adapter(adapter or "diffusers")
-    if hasattr(adapter, "use_pipeline_tokenizer"):
-        adapter.use_pipeline_tokenizer(restorer)
+    if hasattr(adapter, "use_pipeline"):
+        adapter.use_pipeline(restorer)  # the pipeline's own tokenizers and windows, one slot per text argument
     if not isinstance(captioner, Captioner):
-        options = {"restorer": adapter.profile, "counter": adapter.counter, "compose": adapter.positive_for, **captioner_options}
+        options = {"restorer": adapter, **captioner_options}
         captioner = Captioner(captioner, **options) if captioner is not None else Captioner(**options)
     return WrappedRestorer(restorer, captioner, adapter, prompt_arg, negative_arg, image_arg, hook)

@@ -172,8 +172,7 @@ def run_bench(
             if policy.kind != "rescap":
                 continue
             captioner = Captioner(
-                backend, policy=RichnessPolicy(mode=policy.richness), restorer=adapter.profile, counter=adapter.counter,
-                compose=adapter.positive_for, relevance=scorer, seed=seed,
+                backend, restorer=adapter, policy=RichnessPolicy(mode=policy.richness), relevance=scorer, seed=seed,
             )  # fmt: skip
             if scorer == "auto" or isinstance(scorer, str):
                 scorer = captioner.scorer  # one CLIP model shared by every richness

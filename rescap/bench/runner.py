@@ -165,7 +165,7 @@ def find_references(items: list[ImageItem], gt_dir: Path) -> None:
 
 def open_rgb(path: Path):
     """The whole image as RGB PIL (EXIF orientation applied, 16-bit scaled, bombs refused)."""
-    from ..captioning.captioner import load_picture
+    from ..captioning.pictures import load_picture
     from ..limits import DEFAULT_MAX_IMAGE_PIXELS
 
     return load_picture(path, DEFAULT_MAX_IMAGE_PIXELS)
@@ -359,7 +359,7 @@ class Bench:
         return out
 
     def _plain(self, items: list[ImageItem]) -> list[Any]:
-        from ..captioning.captioner import load_picture
+        from ..captioning.pictures import load_picture
 
         pictures, results = [], []
         for it in items:
@@ -393,7 +393,7 @@ class Bench:
         base.update(
             caption=prompts.caption, positive=prompts.positive, negative=prompts.negative,
             caption_tokens=self.adapter.counter.count(prompts.caption), positive_tokens=check.positive_tokens,
-            window=self.adapter.profile.caption_window, truncated=check.positive_tokens > self.adapter.profile.caption_window,
+            window=self.adapter.usable, truncated=not all(s.fits for s in check.slots),
             degradation_words=find_degradation_words(prompts.caption),
         )  # fmt: skip
         timings = {"caption": caption_seconds}

@@ -37,14 +37,25 @@ class Richness(BaseModel):
     harmed_share: float = 0.0
 
 
+class SlotCount(BaseModel):
+    """One text argument of the restorer: its tokens against what its encoder reads."""
+
+    argument: str  # "prompt", "prompt_2", ...
+    tokens: int
+    usable: int  # the window less the special tokens
+    caption_tokens: int = 0
+    quality: str = ""  # the part of the restorer's quality prompt this slot kept
+
+
 class TokenCounts(BaseModel):
-    counter: str  # which counter counted ("clip-bpe", "tokenizer:<path>", "approx-clip", ...)
+    counter: str  # which counter counted ("clip-bpe", "t5-spm", "tokenizer:<path>", ...)
     exact: bool
     caption: int
     positive: int
     negative: int
     window: int  # the restorer's text-encoder window, special tokens included
     positive_fits: bool
+    slots: list[SlotCount] = Field(default_factory=list)
 
 
 class PromptBundle(BaseModel):
@@ -61,6 +72,7 @@ class PromptBundle(BaseModel):
     positive_prompt: str
     negative_prompt: str
     restoration_prompt: str
+    slot_prompts: dict[str, str] = Field(default_factory=dict, description="every text argument of the restorer")
     degradation: DegradationReport
     assessment: DegradationAssessment | None = None
     content: ContentAnalysis | None = None

@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from . import options
+
 _RICHNESS_HELP = "auto (fit to degradation and content), short, medium, long, or a number of tokens."
 
 
@@ -21,16 +23,14 @@ def caption(
     ),  # fmt: skip
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
     richness: str = typer.Option("auto", "--richness", "-r", help=_RICHNESS_HELP),
-    restorer: str = typer.Option(
-        "sd", "--restorer",
-        help="Restorer whose text budget and prompts to fit: supir, seesr, pasd, diffbir, osediff, s3diff, hypir, spire, dreamclear, sd.",
-    ),  # fmt: skip
+    restorer: str = options.RESTORER_OR_SD,
+    quality_prompt: str = options.QUALITY_PROMPT,
     json_output: bool = typer.Option(False, "--json", help="One JSON object per line per image (the whole PromptBundle)."),
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only bundle (negative and restoration prompts)."),
     mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain (3 calls), fused (2), single (1)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batched VLM call."),
     relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Folder of the restorer's own tokenizer, for exact token counts."),
+    tokenizer: Optional[str] = options.TOKENIZER,
     prompts_dir: Optional[str] = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
     embeddings: bool = typer.Option(False, "--embeddings", help="Add the CLIP image embedding to each bundle."),
     max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
@@ -54,13 +54,13 @@ def caption(
     """
     from ..control.richness import RichnessPolicy, parse_richness
     from ..files import iter_image_files
-    from ..restorers import get_restorer
+    from .adapters import load_adapter
     from .console import progress_bar, stderr_console
 
+    adapter = load_adapter(restorer, tokenizer, quality_prompt)
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
-        profile = get_restorer(restorer)
-    except (ValueError, KeyError) as exc:
+    except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if mode not in ("fused", "chain", "single"):
@@ -72,7 +72,7 @@ def caption(
         raise typer.Exit(1)
 
     captioner = _make_captioner(
-        no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels,
+        no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir, embeddings, max_image_pixels,
         parse_backend_options(backend_option),
     )  # fmt: skip
     failed = 0
@@ -112,7 +112,8 @@ def parse_backend_options(pairs: Optional[List[str]]) -> dict:
     return options
 
 
-def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, tokenizer, prompts_dir, embeddings, max_image_pixels, backend_options=None):
+def _make_captioner(no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir=None, embeddings=False, max_image_pixels=448 * 448, backend_options=None):
+    """A Captioner for the restorer's adapter, or a one-line error and exit 2."""
     from ..backends import BackendError, create_backend
     from ..captioning.captioner import Captioner
     from ..captioning.templates import TemplateError
@@ -127,8 +128,7 @@ def _make_captioner(no_vlm, model, base_url, policy, profile, relevance, mode, t
             backend = create_backend(model, **options)
         relevance_spec = None if relevance.lower() in ("off", "none", "no") else relevance
         return Captioner(
-            backend, policy=policy, restorer=profile, relevance=relevance_spec, mode=mode, tokenizer=tokenizer,
-            prompts_dir=prompts_dir, embeddings=embeddings, max_image_pixels=max_image_pixels,
+            backend, restorer=adapter, policy=policy, relevance=relevance_spec, mode=mode, prompts_dir=prompts_dir, embeddings=embeddings, max_image_pixels=max_image_pixels,
         )  # fmt: skip
     except (BackendError, MissingExtraError, TemplateError, FileNotFoundError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)

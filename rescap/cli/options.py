@@ -6,6 +6,13 @@ from __future__ import annotations
 import typer
 
 RESTORER = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list).")
+RESTORER_OR_SD = typer.Option("sd", "--restorer", help="Restorer whose text rules to fit: an adapter name (rescap adapters list).")
+QUALITY_PROMPT = typer.Option(
+    "fit", "--quality-prompt",
+    help="The restorer's quality prompt: fit (the caption first, the quality prompt trimmed at commas to what is left), "
+    "keep (all of it, the caption budgeted around it), or drop.",
+)  # fmt: skip
+TOKENIZER = typer.Option(None, "--tokenizer", help="Folder of the restorer's own tokenizer (default: rescap's shipped CLIP/T5 vocabularies).")
 RESTORER_PATH = typer.Option(
     None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
 )

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from . import options
+
 
 def _output_for(output: Path, fmt: str, shard: Optional[tuple[int, int]]) -> Path:
     tag = f"shard-{shard[0]:05d}-of-{shard[1]:05d}" if shard else None
@@ -28,7 +30,8 @@ def recaption(
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
     engine: str = typer.Option("local", "--engine", help="local, or ray (Ray Data, for clusters)."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per batched VLM call."),
-    restorer: str = typer.Option("sd", "--restorer", help="Restorer whose text budget to fit (rescap adapters list)."),
+    restorer: str = options.RESTORER_OR_SD,
+    quality_prompt: str = options.QUALITY_PROMPT,
     richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Caption at most this many images (of those left)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="i/n: this process takes shard i of n (0-based)."),
@@ -85,7 +88,7 @@ def recaption(
         from ..recaption.ray_engine import run_ray
 
         summary = run_ray(
-            source, target, fmt=fmt, model=None if no_vlm else model, base_url=base_url, restorer=restorer,
+            source, target, fmt=fmt, model=None if no_vlm else model, base_url=base_url, restorer=restorer, quality_prompt=quality_prompt,
             richness=richness, relevance=relevance, mode=mode, batch_size=batch_size, limit=limit, shard=shard_spec,
             retry_failed=retry_failed, path_column=path_column, address=ray_address, actors=ray_actors,
             gpus_per_actor=ray_gpus_per_actor, backend_options=parse_backend_options(backend_option),
@@ -94,12 +97,12 @@ def recaption(
         raise typer.Exit(1 if summary.failed else 0)
 
     from ..control.richness import RichnessPolicy, parse_richness
-    from ..restorers import get_restorer
+    from .adapters import load_adapter
 
     decide_start = time.perf_counter()  # reading what exists and listing the source: the resume cost
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
-        profile = get_restorer(restorer)
+        adapter = load_adapter(restorer, None, quality_prompt)
         writer = make_writer(target, fmt)
         items = iter_source(source, path_column)
     except (ValueError, KeyError, SourceError, ImportError) as exc:
@@ -115,7 +118,7 @@ def recaption(
     captioner: Captioner | None = None
     if todo:  # no model is loaded when everything is already done
         captioner = _make_captioner(
-            no_vlm, model, base_url, policy, profile, relevance, mode, None, None, False, 448 * 448, parse_backend_options(backend_option)
+            no_vlm, model, base_url, policy, adapter, relevance, mode, backend_options=parse_backend_options(backend_option)
         )  # fmt: skip
     progress, task = progress_bar("recaptioning", len(todo), enabled=len(todo) > 0, transient=False)
     with progress:

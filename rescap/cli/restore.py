@@ -11,50 +11,33 @@ from typing import List, Optional
 import typer
 
 from . import options
+from .adapters import load_adapter
 from .._version import __version__
 from ..errors import error_text
 
 
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
     """A Captioner fitted to the adapter's restorer (budget and counter)."""
-    from ..backends import BackendError, create_backend
-    from ..captioning.captioner import Captioner
     from ..control.richness import RichnessPolicy, parse_richness
-    from ..extras import MissingExtraError
+    from .caption import _make_captioner
 
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
-        backend = None
-        if not no_vlm:
-            backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
-        spec = None if relevance.lower() in ("off", "none", "no") else relevance
-        return Captioner(
-            backend, policy=policy, restorer=adapter.profile, counter=adapter.counter, compose=adapter.positive_for,
-            relevance=spec, mode=mode,
-        )  # fmt: skip
-    except (BackendError, MissingExtraError, ValueError, KeyError, FileNotFoundError) as exc:
+    except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-
-
-def _adapter(name: str, tokenizer: Optional[str]):
-    from ..adapters import get_adapter
-
-    try:
-        return get_adapter(name, tokenizer=tokenizer) if tokenizer else get_adapter(name)
-    except (KeyError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2)
+    return _make_captioner(no_vlm, vlm, base_url, policy, adapter, relevance, mode)
 
 
 def _bundle_from_caption(captioner, image: Path, caption: str):
-    """A degradation-only bundle carrying a caption read from a file."""
+    """A degradation-only bundle carrying a caption read from a file or given on the command line."""
     bundle = captioner.caption(str(image))
-    positive = captioner.compose_positive(caption)
+    final = captioner.adapter.final_prompts_for(caption, bundle.negative_prompt, bundle.restoration_prompt)
     counts = bundle.token_counts.model_copy(
-        update={"caption": captioner.counter.count(caption), "positive": captioner.counter.count(positive)}
+        update={"caption": captioner.counter.count(caption), "positive": captioner.counter.count(final.positive)}
     )
-    return bundle.model_copy(update={"caption": caption, "positive_prompt": positive, "token_counts": counts})
+    slots = {s.argument: s.text for s in captioner.adapter.slot_texts(final)}
+    return bundle.model_copy(update={"caption": caption, "positive_prompt": final.positive, "slot_prompts": slots, "token_counts": counts})
 
 
 def prompt(
@@ -66,7 +49,8 @@ def prompt(
     caption_text: Optional[str] = typer.Option(None, "--caption", help="Use this caption instead of captioning."),
     richness: str = options.RICHNESS,
     relevance: str = options.RELEVANCE,
-    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="The restorer's tokenizer folder, for exact counts."),
+    tokenizer: Optional[str] = options.TOKENIZER,
+    quality_prompt: str = options.QUALITY_PROMPT,
     user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before the caption."),
     user_negative: Optional[str] = typer.Option(None, "--negative", help="Your own negative text, merged first."),
     json_output: bool = typer.Option(False, "--json", help="One JSON object: strings, counts, warnings."),
@@ -78,7 +62,7 @@ def prompt(
 
     Example: rescap prompt photo.jpg --restorer supir --no-vlm
     """
-    adapter = _adapter(restorer, tokenizer)
+    adapter = load_adapter(restorer, tokenizer, quality_prompt)
     captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, "chain")
     try:
         bundle = _bundle_from_caption(captioner, image, caption_text) if caption_text is not None else captioner.caption(str(image))
@@ -97,10 +81,17 @@ def prompt(
 
     console = stdout_console()
     console.print(f"[bold]{escape(adapter.name)}[/] <- {escape(str(image))}  ({check.counter}{'' if check.exact else ', approximate'})")
-    console.print(f"[bold]positive[/] ({check.positive_tokens}/{check.window - adapter.profile.special_tokens} tokens):\n{escape(final.positive)}")
+    texts = adapter.slot_texts(final)
+    for slot, counted in zip(texts, check.slots):
+        label = "positive" if slot.argument == adapter.slots[0].argument else slot.argument
+        where = f"{slot.argument}, " if label == "positive" and len(texts) > 1 else ""
+        console.print(f"[bold]{escape(label)}[/] ({escape(where)}{counted.tokens}/{counted.usable} tokens; {escape(', '.join(slot.encoders))}):\n{escape(slot.text)}")
     console.print(f"[bold]negative[/] ({check.negative_tokens} tokens):\n{escape(final.negative)}")
     for key, value in final.extra.items():
-        console.print(f"[bold]{escape(key)}[/]:\n{escape(value)}")
+        if key not in {s.argument for s in texts}:
+            console.print(f"[bold]{escape(key)}[/]:\n{escape(value)}")
+    if final.dropped:
+        console.print(f"[dim]cut to fit: {escape(' | '.join(final.dropped))}[/]")
     console.print(f"[bold]restoration prompt[/]: {escape(bundle.restoration_prompt)}")
     for warning in check.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
@@ -124,6 +115,7 @@ def restore(
     device: str = typer.Option("cpu", "--device", help="Device for the restorer (cpu, cuda, cuda:1)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose output already exists."),
     user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before every caption."),
+    quality_prompt: str = options.QUALITY_PROMPT,
 ) -> None:
     """Caption each image (or read its caption file), build the restorer's exact prompts, restore it.
 
@@ -143,7 +135,7 @@ def restore(
     from ..files import iter_image_files, sidecar_caption
     from .console import progress_bar, stderr_console
 
-    adapter = _adapter(restorer, None)
+    adapter = load_adapter(restorer, None, quality_prompt)
     files = list(iter_image_files(inputs))
     if not files:
         typer.echo("no image files found", err=True)

@@ -1,20 +1,19 @@
 """Relevance: score each phrase of a caption for agreement with the image (CLIP), drop the outliers.
 
 Every phrase must be true of the image: a wrong phrase costs fidelity. A caption is split into
-phrases (sentences, then clauses at commas and semicolons); each is scored with CLIP cosine
+phrases (``rescap.text.phrases``: sentences, then clauses); each is scored with CLIP cosine
 similarity against the image. CLIP's absolute similarities vary from image to image, so the rule is
 relative: a phrase is dropped when it scores more than ``margin`` below the caption's best phrase.
 The first phrase (the main subject) is always kept.
 
 Example:
-    >>> from rescap.control.relevance import split_phrases
-    >>> split_phrases("A red fox in tall grass, at dusk. Trees behind.")
-    ['A red fox in tall grass', 'at dusk', 'Trees behind']
+    >>> from rescap.control.relevance import select_phrases
+    >>> [p.kept for p in select_phrases(["a red fox", "in snow", "a purple car"], [0.30, 0.29, 0.18])]
+    [True, True, False]
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -22,24 +21,6 @@ from ..backends.model_source import ModelRef, is_missing_model_error, not_found_
 
 DEFAULT_CLIP = ModelRef("openai/clip-vit-base-patch32", "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268")
 DEFAULT_MARGIN = 0.06  # in cosine similarity
-
-
-def split_phrases(caption: str) -> list[str]:
-    """Sentences, then clauses at commas/semicolons; empty pieces dropped."""
-    phrases = []
-    for sentence in re.split(r"(?<=[.!?])\s+", caption.strip()):
-        for clause in re.split(r"\s*[,;]\s*", sentence.strip().rstrip(".!?")):
-            if re.search(r"\w", clause):
-                phrases.append(clause.strip())
-    return phrases
-
-
-def join_phrases(original: str, kept: Sequence[str]) -> str:
-    """Rebuild a caption from the phrases kept, in order, as comma-separated clauses."""
-    if not kept:
-        return ""
-    text = ", ".join(kept)
-    return text if text.endswith((".", "!", "?")) or not original.rstrip().endswith(".") else text + "."
 
 
 class PhraseScorer(Protocol):

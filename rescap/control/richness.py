@@ -12,7 +12,10 @@ clamped to [min_tokens, budget], where ``budget`` is what the restorer's text wi
 own quality prompt and special tokens are counted. The severity slope stays positive whatever the
 content (``severity_gain > harm_penalty / 2``), so richness never falls as degradation grows.
 Named modes fix the target (short, medium, long); an integer asks for that many tokens. Every
-mode is capped by the budget.
+mode is capped by the budget. The formula and the named targets are set for a 77-token CLIP
+window; a wider window (T5: 120 for DreamClear, 256 for SD3, 512 for FLUX) scales them by
+``budget / 75``, at most ``wide_scale_max`` times, because T5-conditioned models are trained on
+long, detailed captions (a named or auto target that fills a CLIP window would be short there).
 
 Example:
     >>> from rescap.control.richness import ContentMix, RichnessPolicy
@@ -30,6 +33,7 @@ from typing import Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAMED_TOKENS = {"short": 15, "medium": 35, "long": 60}
+CLIP_USABLE = 75  # the window the targets are set for: 77 CLIP tokens less start and end
 RichnessMode = Union[Literal["auto", "short", "medium", "long"], int]
 
 
@@ -78,6 +82,7 @@ class RichnessPolicy(BaseModel):
     severity_gain: float = Field(40.0, ge=0)
     detail_gain: float = Field(16.0, ge=0)
     harm_penalty: float = Field(16.0, ge=0)
+    wide_scale_max: float = Field(3.0, ge=1.0)
 
     @model_validator(mode="after")
     def _monotonic(self) -> "RichnessPolicy":
@@ -101,6 +106,8 @@ class RichnessPolicy(BaseModel):
                 + severity * (self.severity_gain + self.detail_gain * mix.benefits)
                 - self.harm_penalty * mix.harmed * (0.5 + 0.5 * severity)
             )
+        if not isinstance(self.mode, int):
+            wanted *= min(max(budget / CLIP_USABLE, 1.0), self.wide_scale_max)
         return int(min(budget, max(self.min_tokens, round(wanted))))
 
     @staticmethod

@@ -26,7 +26,7 @@ from .writers import make_writer
 
 def _estimate_rows(batch: dict[str, Any], max_pixels: int) -> dict[str, Any]:
     """Ray task: decode, estimate, fit; failures travel as rows with an error."""
-    from ..captioning.captioner import load_picture
+    from ..captioning.pictures import load_picture
     from ..degradation.estimate import estimate_degradation
     from .sources import SourceItem
 
@@ -68,8 +68,8 @@ class _CaptionActor:
             backend = create_backend(settings["model"], **options)
         relevance = None if settings["relevance"] in ("off", "none", "no") else settings["relevance"]
         self.captioner = Captioner(
-            backend, policy=RichnessPolicy(mode=parse_richness(settings["richness"])), restorer=settings["restorer"],
-            relevance=relevance, mode=settings["mode"],
+            backend, restorer=settings["restorer"], policy=RichnessPolicy(mode=parse_richness(settings["richness"])),
+            relevance=relevance, mode=settings["mode"], quality_prompt=settings.get("quality_prompt", "fit"),
         )  # fmt: skip
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def run_ray(
     source: Path, target: Path, *, fmt: str, model: str | None, base_url: str | None, restorer: str, richness: str,
     relevance: str, mode: str, batch_size: int, limit: int | None, shard: tuple[int, int] | None, retry_failed: bool,
     path_column: str | None, address: str | None, actors: int, gpus_per_actor: float, max_pixels: int = 448 * 448,
-    backend_options: dict[str, Any] | None = None,
+    backend_options: dict[str, Any] | None = None, quality_prompt: str = "fit",
 ) -> Summary:  # fmt: skip
     """Run the whole job on Ray (a local cluster unless ``address`` is given); see the module docstring."""
     from ..extras import require
@@ -116,7 +116,7 @@ def run_ray(
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     ray.data.DataContext.get_current().enable_progress_bars = False
-    settings = {"model": model, "base_url": base_url, "restorer": restorer, "richness": richness, "relevance": relevance,
+    settings = {"model": model, "base_url": base_url, "restorer": restorer, "quality_prompt": quality_prompt, "richness": richness, "relevance": relevance,
                 "mode": mode, "backend_options": backend_options or {}}  # fmt: skip
     start = time.perf_counter()
     dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 from rescap.adapters import available_adapters, get_adapter
-from rescap.restorers import SUPIR_A_PROMPT, SUPIR_N_PROMPT
+from rescap.adapters.supir import SUPIR_A_PROMPT, SUPIR_N_PROMPT
 
 CAPTION = "A red fox standing in fresh snow near pine trees."
 
@@ -59,10 +59,14 @@ def test_diffbir_drops_empty_parts_like_upstream():
         ("osediff", "fox, snow", "winter", "fox, snow, winter,"),
     ],
 )
-def test_tag_restorers(name, tags, user, positive):
+def test_tag_restorers(name, tags, user, positive, astronaut):
+    from rescap.captioning.captioner import Captioner
+
     adapter = get_adapter(name)
-    assert adapter._tags_prompt(tags, user, None).positive == positive
-    assert "None" not in adapter._tags_prompt(tags, user, None).positive.split(", ")
+    bundle = Captioner(None, restorer=name).caption(astronaut).model_copy(update={"caption": tags})
+    final = adapter.final_prompts(bundle, user_prompt=user)
+    assert final.positive == positive
+    assert "None" not in final.positive.split(", ")
 
 
 def test_spire_has_two_prompts_and_a_blind_default():
@@ -77,11 +81,12 @@ def test_every_adapter_names_its_upstream_and_fits_its_window(name):
     adapter = get_adapter(name)
     assert adapter.paper and adapter.repository and adapter.commit
     long_caption = ", ".join(["a detailed wooden fence with moss"] * 30)
-    fitted = adapter._fit_caption(long_caption)
-    assert adapter.check(adapter.final_prompts_for(fitted)).positive_tokens <= adapter.profile.caption_window
+    check = adapter.check(adapter.final_prompts_for(long_caption))
+    assert all(s.fits for s in check.slots) and check.positive_tokens <= adapter.usable
 
 
-@pytest.mark.parametrize("module", ["base", "registry", "supir", "seesr", "pasd", "diffbir", "hypir", "dreamclear", "spire", "diffusers_pipeline"])
+@pytest.mark.parametrize("module", ["base", "registry", "supir", "seesr", "pasd", "diffbir", "hypir", "dreamclear", "spire",
+                                    "diffusers_pipeline", "stable_diffusion"])
 def test_module_examples_run(module):
     result = doctest.testmod(importlib.import_module(f"rescap.adapters.{module}"), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
@@ -89,10 +94,10 @@ def test_module_examples_run(module):
 
 def test_checks_flag_what_a_user_should_know():
     supir = get_adapter("supir")
-    long = supir.final_prompts_for(", ".join(["a very detailed old stone wall"] * 10))
+    long = supir.final_prompts_for("a fox").model_copy(update={"positive": ", ".join(["a very detailed old stone wall"] * 20), "slots": []})
     warnings = " ".join(supir.check(long).warnings)
-    assert "over the 75" in warnings and "quality prompt" in warnings
-    none = get_adapter("osediff")._tags_prompt("fox", "", None).model_copy(update={"positive": "fox, None,"})
+    assert "over the 75" in warnings and "cut off" in warnings
+    none = get_adapter("osediff").final_prompts_for("fox").model_copy(update={"positive": "fox, None,"})
     assert any('literal "None"' in w for w in supir.check(none).warnings)
     assert any("empty caption" in w for w in supir.check(supir.final_prompts_for("")).warnings)
     assert any("degradation" in w for w in supir.check(supir.final_prompts_for("a blurry fox")).warnings)

@@ -111,7 +111,7 @@ def test_diffbir_captioner_object_has_its_interface(astronaut):
     assert isinstance(caption, str) and caption == "A red car parked on a wet street."
     assert list(inspect.signature(captioner.__call__).parameters) == ["image"]
     pos = get_adapter("diffbir").final_prompts_for(caption).positive
-    assert pos == ", ".join(t for t in [caption.rstrip("."), get_adapter("diffbir").profile.quality_prompt] if t)
+    assert pos == ", ".join(t for t in [caption.rstrip("."), get_adapter("diffbir").quality_prompt] if t)
 
 
 PLUGIN = textwrap.dedent(
@@ -152,13 +152,17 @@ def test_third_party_adapter_is_listed_and_used(tmp_path, astronaut):
 def test_prompt_command_shows_strings_counts_and_warnings(tmp_path, astronaut):
     image = tmp_path / "x.png"
     Image.fromarray(astronaut).save(image)
-    long = ", ".join(["a blurry old stone wall covered with moss"] * 8)
+    long = ", ".join(["a blurry old stone wall covered with moss"] * 12)
     result = CliRunner().invoke(app, ["prompt", str(image), "--restorer", "supir", "--caption", long, "--json"])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["positive"].endswith("perfect without deformations.")
+    # fit (default): the caption first, cut at a phrase boundary; the quality prompt gets what is left
+    assert record["positive"].startswith("a blurry old stone wall covered with moss, ") and record["dropped"]
     warnings = " ".join(record["check"]["warnings"])
-    assert "over the 75" in warnings and "degradation" in warnings
-    assert record["check"]["positive_tokens"] > 75 and record["check"]["exact"]
+    assert "degradation" in warnings and "cut off" not in warnings
+    assert record["check"]["positive_tokens"] <= 75 and record["check"]["exact"]
+    kept = CliRunner().invoke(app, ["prompt", str(image), "--restorer", "supir", "--caption", long, "--quality-prompt", "keep", "--json"])
+    record = json.loads(kept.stdout)
+    assert record["positive"].endswith("perfect without deformations.") and record["check"]["positive_tokens"] <= 75
     table = CliRunner().invoke(app, ["prompt", str(image), "--restorer", "seesr", "--no-vlm"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "clean, high-resolution, 8k" in table.stdout and "empty caption" in table.stdout

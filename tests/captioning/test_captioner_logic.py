@@ -55,7 +55,7 @@ def test_one_batched_call_per_step(noisy, astronaut, mode, steps):
 
 
 def test_degradation_words_never_reach_the_caption_and_budget_holds(noisy):
-    captioner = Captioner(ScriptedBackend(script()), relevance=None, restorer="supir")
+    captioner = Captioner(ScriptedBackend(script()), relevance=None, restorer="supir", quality_prompt="keep")
     bundle = captioner.caption(noisy)
     counter = counter_for("clip")
     assert find_degradation_words(bundle.caption) == []

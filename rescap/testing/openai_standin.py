@@ -1,0 +1,121 @@
+"""A small OpenAI-compatible chat server on 127.0.0.1 that answers any JSON schema with realistic
+text, the way real VLMs do: long, detailed, sometimes in another language, and ignoring length
+requests (``maxLength`` in the schema and "about N words" in the prompt alike).
+
+It speaks ``GET /v1/models`` and ``POST /v1/chat/completions`` (``response_format`` json_schema),
+records every request body, and can be told which captions to give (in order, cycling).
+
+Example:
+    >>> from rescap.testing.openai_standin import StandInServer
+    >>> with StandInServer() as server:  # doctest: +SKIP
+    ...     backend = create_backend("openai:standin", base_url=server.url, api_key="x")
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable
+
+from .caption_corpus import ASSESSMENTS, CAPTIONS, SCENES, SUBJECTS
+
+
+class SchemaFiller:
+    """Fills a JSON schema with realistic values, ignoring ``maxLength``/``maxItems`` (as VLMs do
+    when a server does not enforce them) but keeping types, enums and required fields."""
+
+    def __init__(self, captions: Iterable[str]):
+        self._captions = itertools.cycle(list(captions))
+        self._assessments = itertools.cycle(ASSESSMENTS)
+        self._scenes = itertools.cycle(SCENES)
+        self._subjects = itertools.cycle(SUBJECTS)
+        self.last_caption = ""
+
+    def fill(self, schema: dict[str, Any], key: str = "") -> Any:
+        if "enum" in schema:
+            return schema["enum"][min(1, len(schema["enum"]) - 1)]
+        if "anyOf" in schema:
+            return self.fill(schema["anyOf"][0], key)
+        kind = schema.get("type")
+        if kind == "object":
+            props = schema.get("properties", {})
+            if {"name", "category"} <= set(props):
+                name, area, category = next(self._subjects)
+                return {k: {"name": name, "area": area, "category": category}.get(k, self.fill(v, k)) for k, v in props.items()}
+            return {k: self.fill(v, k) for k, v in props.items()}
+        if kind == "array":
+            count = max(schema.get("minItems", 0), 3)
+            return [self.fill(schema.get("items", {}), key) for _ in range(count)]
+        if kind == "string":
+            if key == "caption":
+                self.last_caption = next(self._captions)
+                return self.last_caption
+            if key in ("assessment", "analysis"):
+                return next(self._assessments)
+            if key == "scene":
+                return next(self._scenes)
+            if key == "other":
+                return "slight vignetting in the corners"
+            return "a detailed description of the scene"
+        if kind == "integer":
+            return int(schema.get("minimum", 1))
+        if kind == "number":
+            return float(schema.get("minimum", 0.5))
+        if kind == "boolean":
+            return True
+        return None
+
+
+class StandInServer:
+    """The server; use as a context manager, or call ``close()``."""
+
+    def __init__(self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm"):
+        self.requests: list[dict] = []
+        self.filler = SchemaFiller(captions)
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                data = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._send(200, {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "standin"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    server.requests.append(body)
+                    fmt = body.get("response_format") or {}
+                    schema = (fmt.get("json_schema") or {}).get("schema")
+                    text = json.dumps(server.filler.fill(schema), ensure_ascii=False) if schema else next(server.filler._captions)
+                self._send(200, {
+                    "id": "standin", "object": "chat.completion", "created": 0, "model": body.get("model", model),
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": len(text) // 4, "total_tokens": 100 + len(text) // 4},
+                })  # fmt: skip
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "StandInServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
