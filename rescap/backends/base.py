@@ -47,6 +47,48 @@ class GenerationParams(BaseModel):
         None, description="constrain the output to JSON valid against this schema"
     )
     stop: list[str] = Field(default_factory=list)
+    banned_words: list[str] = Field(
+        default_factory=list,
+        description="words the model may not write, each in its usual casings (see word_bans); empty: no ban",
+    )
+
+    def word_bans(self, *, upper: bool = False) -> list[str]:
+        """``banned_words`` in the casings a model writes them (lowercase, Capitalised, UPPER for
+        acronyms, and UPPER for every single word when ``upper``), less the words ``json_schema``
+        spells itself: a key or an enum value such as ``"noise"`` must stay writable, or the grammar
+        is left with odd tokenizations of it or none at all.
+
+        >>> GenerationParams(banned_words=["blurry", "noise"], json_schema={
+        ...     "type": "object", "properties": {"noise": {"enum": ["none", "mild"]}}}).word_bans()
+        ['blurry', 'Blurry']
+        """
+        if not self.banned_words:
+            return []
+        import re
+
+        from ..text.degradation_words import ban_variants
+
+        spelled: list[str] = []  # what the schema makes the output spell: property names, enum/const values
+
+        def collect(node: Any) -> None:
+            if isinstance(node, dict):
+                if isinstance(node.get("properties"), dict):
+                    spelled.extend(str(k).lower() for k in node["properties"])
+                values = node.get("enum") if isinstance(node.get("enum"), list) else []
+                spelled.extend(v.lower() for v in [*values, node.get("const")] if isinstance(v, str))
+                for value in node.values():
+                    collect(value)
+            elif isinstance(node, list):
+                for value in node:
+                    collect(value)
+
+        collect(self.json_schema)
+        words = [
+            w
+            for w in self.banned_words
+            if not any(re.search(rf"(?<![a-z]){re.escape(w.strip().lower())}(?![a-z])", lit) for lit in spelled)
+        ]
+        return ban_variants(words, upper=upper)
 
 
 class GenerationResult(BaseModel):

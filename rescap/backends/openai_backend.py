@@ -8,6 +8,12 @@
   ``OPENAI_API_KEY``; servers that need none get a placeholder) and is never logged or shown.
 - JSON-schema output through ``response_format={"type": "json_schema", ...}``.
 - An empty model name asks the server which model it serves (``GET /models``).
+- Banned words (``GenerationParams.banned_words``): OpenAI-compatible servers have no portable
+  way to ban words, so by default they are not sent. ``send_banned_words=True``
+  (``-O send_banned_words=true``) adds ``"bad_words": [...]`` to each request body, which
+  ``vllm serve`` applies (the words in their usual casings, less those the JSON schema spells);
+  servers that reject unknown fields (api.openai.com among them) answer 400, so turn it on only
+  for a vLLM server.
 
 Example:
     >>> from rescap.backends import create_backend
@@ -53,7 +59,8 @@ class OpenAIBackend(VLMBackend):
     """OpenAI-compatible HTTP chat completions.
 
     Options: ``base_url`` (or the ``OPENAI_BASE_URL`` environment variable), ``api_key_env``,
-    ``concurrency``, ``timeout`` (seconds per request), ``max_retries``, ``max_image_pixels``.
+    ``concurrency``, ``timeout`` (seconds per request), ``max_retries``, ``max_image_pixels``,
+    ``send_banned_words`` (send ``bad_words``, for ``vllm serve``; default off).
     """
 
     name = "openai"
@@ -68,6 +75,7 @@ class OpenAIBackend(VLMBackend):
         concurrency: int = 8,
         timeout: float = 120.0,
         max_retries: int = 4,
+        send_banned_words: bool | str = False,
         **options: Any,
     ):
         super().__init__(model or "?", **options)
@@ -82,6 +90,7 @@ class OpenAIBackend(VLMBackend):
         self.concurrency = max(1, int(concurrency))
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
+        self.send_banned_words = _flag(send_banned_words, "send_banned_words")
         self._ask_server_for_model = not model
         self.requests_sent = 0  # chat requests sent, retries included
 
@@ -148,6 +157,9 @@ class OpenAIBackend(VLMBackend):
             request["stop"] = params.stop
         if params.json_schema is not None:
             request["response_format"] = schema_for_response_format(params.json_schema)
+        bad_words = params.word_bans() if self.send_banned_words else []
+        if bad_words:  # vLLM's extra sampling field, in the request body
+            request["extra_body"] = {"bad_words": bad_words}
         async with limit:
             try:
                 response = await client.chat.completions.create(**request)
@@ -175,6 +187,18 @@ class OpenAIBackend(VLMBackend):
         if params.json_schema is not None:
             finish_json(result)
         return result
+
+
+def _flag(value: bool | str, name: str) -> bool:
+    """A yes/no option given as a bool or as text (``-O name=true`` arrives parsed, a config file may not)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise BackendError(f"{name} must be true or false, got {value!r}")
 
 
 def _short(text: str, limit: int = 300) -> str:

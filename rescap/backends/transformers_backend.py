@@ -6,6 +6,12 @@
   grammar masks every token that would leave the schema, so even a random-weights model emits
   valid JSON.
 - Images are fitted to ``max_image_pixels`` before the model's processor sees them.
+- ``GenerationParams.banned_words`` become ``bad_words_ids`` for ``generate``: every casing of a
+  word (lowercase, Capitalised, UPPER), at the start of a text or a JSON string and after a space,
+  as the tokenizer writes it there; built once per word list. Transformers masks them before the
+  grammar masks what would leave the schema, so both apply; words the schema spells itself (a
+  key such as ``"noise"``) stay allowed (``GenerationParams.word_bans``). A ban covers the
+  tokenizations the tokenizer produces; a model could still spell a word in other pieces, rarely.
 
 Example:
     >>> from rescap.backends import create_backend
@@ -91,6 +97,7 @@ class TransformersBackend(VLMBackend):
         self._torch = torch
         self._grammar_compiler = None
         self._grammars: dict[str, Any] = {}
+        self._bans: dict[tuple[str, ...], list[list[int]]] = {}
 
     # -- constrained decoding -------------------------------------------------------------------
     def _compiled_grammar(self, schema: dict[str, Any]):
@@ -108,6 +115,14 @@ class TransformersBackend(VLMBackend):
                 json.dumps(schema), any_whitespace=False, strict_mode=True
             )
         return self._grammars[key]
+
+    # -- banned words ---------------------------------------------------------------------------
+    def bad_words_ids(self, params: GenerationParams) -> list[list[int]]:
+        """The token id sequences ``generate`` must not produce for ``params.banned_words``."""
+        words = tuple(params.word_bans(upper=True))
+        if words and words not in self._bans:
+            self._bans[words] = banned_token_sequences(self.tokenizer, words)
+        return self._bans.get(words, [])
 
     # -- generation -----------------------------------------------------------------------------
     def _generate(self, conversations: list[Conversation], params: GenerationParams) -> list[GenerationResult]:
@@ -163,6 +178,9 @@ class TransformersBackend(VLMBackend):
             generate_kwargs["cache_implementation"] = self.cache_implementation
         if params.stop:
             generate_kwargs.update(stop_strings=params.stop, tokenizer=self.tokenizer)
+        bad_words = self.bad_words_ids(params)
+        if bad_words:
+            generate_kwargs["bad_words_ids"] = bad_words
         if params.json_schema is not None:
             from .grammar import BatchJsonLogitsProcessor
 
@@ -204,4 +222,35 @@ class TransformersBackend(VLMBackend):
                 self._torch.cuda.empty_cache()
 
 
-__all__ = ["TransformersBackend"]
+def banned_token_sequences(tokenizer: Any, words: Any) -> list[list[int]]:
+    """Token id sequences that spell each of ``words`` where a model would write it: at the start
+    of the text or of a JSON string (after ``"``) and mid-sentence (after a space). Each is read
+    off the tokenization of the word in that context, so tokenizers that mark word starts
+    (``Ġ``, ``▁``) get the right pieces; a sequence that does not decode back to the word is
+    dropped, and so is any holding a special token."""
+    special = set(getattr(tokenizer, "all_special_ids", []) or [])
+
+    def encode(text: str) -> list[int]:
+        return list(tokenizer.encode(text, add_special_tokens=False))
+
+    found: dict[tuple[int, ...], None] = {}
+    for word in words:
+        word = word.strip()
+        if not word:
+            continue
+        candidates = [encode(word), encode(" " + word)]
+        for anchor, joiner in (('"', ""), ("a", " "), ("\n", "")):
+            base = encode(anchor)
+            ids = encode(anchor + joiner + word)
+            if ids[: len(base)] == base and len(ids) > len(base):
+                candidates.append(ids[len(base) :])
+        for ids in candidates:
+            if not ids or special.intersection(ids):
+                continue
+            if tokenizer.decode(ids).strip() != word:
+                continue
+            found.setdefault(tuple(ids), None)
+    return [list(ids) for ids in found]
+
+
+__all__ = ["TransformersBackend", "banned_token_sequences"]

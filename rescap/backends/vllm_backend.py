@@ -6,6 +6,11 @@
 - JSON schemas go through ``SamplingParams(structured_outputs=StructuredOutputsParams(json=...))``
   (vLLM's current API; the older ``guided_json`` is silently ignored by new vLLM). The engine runs
   xgrammar without optional whitespace, so weak models cannot stall in whitespace.
+- ``GenerationParams.banned_words`` go to ``SamplingParams(bad_words=...)`` in their usual casings
+  (lowercase, Capitalised, UPPER for acronyms); vLLM adds the forms with a leading space. The ban
+  and the structured-output grammar apply together; words the schema spells itself (a key such
+  as ``"noise"``) stay allowed (``GenerationParams.word_bans``). vLLM allows 128 banned token
+  sequences per request (``VLLM_MAX_NUM_BAD_WORDS``), which ``degradation_words.banned_words`` fits.
 - Scripts that create this backend need an ``if __name__ == "__main__":`` guard: vLLM starts its
   engine in a separate process.
 
@@ -82,6 +87,9 @@ class VLLMBackend(VLMBackend):
         }
         if params.stop:
             kwargs["stop"] = params.stop
+        bad_words = params.word_bans()
+        if bad_words:
+            kwargs["bad_words"] = bad_words
         if params.json_schema is not None:
             kwargs["structured_outputs"] = StructuredOutputsParams(json=params.json_schema)
         return SamplingParams(**kwargs)
