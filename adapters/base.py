@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..captioning.bundle import PromptBundle
 from ..text.degradation_words import find_degradation_words
-from ..text.phrases import fit_to_tokens, phrases_of
+from ..text.phrases import fit_to_tokens, phrases_of, strip_end_mark
 from ..text.tokens import TokenCounter, counter_for
 
 QualityPromptMode = Literal["fit", "keep", "drop"]
@@ -195,7 +195,7 @@ class RestorerAdapter:
 
     def join(self, caption: str, quality: str) -> str:
         """Caption + quality prompt, the restorer's way (default: ``", ".join`` of the non-empty parts)."""
-        return ", ".join(t for t in (caption.strip().rstrip("."), quality) if t) if quality else caption
+        return ", ".join(t for t in (strip_end_mark(caption), quality) if t) if quality else caption
 
     def _slot_quality(self, slot: PromptSlot) -> str:
         return self.quality_prompt if (slot.quality and self.quality_mode != "drop") else ""

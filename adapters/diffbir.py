@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text.phrases import strip_end_mark
 from .base import OPENCLIP_H, PromptSlot, RestorerAdapter
 from .supir import SUPIR_A_PROMPT, SUPIR_N_PROMPT
 
@@ -48,7 +49,7 @@ class DiffBIRAdapter(RestorerAdapter):
             self.quality_prompt, self.negative_prompt = "", V2_NEG_PROMPT
 
     def prepare_caption(self, caption: str) -> str:
-        return caption.strip().rstrip(".").strip()  # it is followed by ", " and the pos_prompt
+        return strip_end_mark(caption)  # it is followed by ", " and the pos_prompt
 
     def join(self, caption: str, quality: str) -> str:
         return ", ".join(t for t in [caption, quality] if t)  # DiffBIR's own join

@@ -23,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import inspect
+import json
+from pathlib import Path
 from typing import Any
 
 from .base import FinalPrompts, PromptSlot, RestorerAdapter, TextEncoder
@@ -92,13 +94,44 @@ class DiffusersAdapter(RestorerAdapter):
 
     def use_pipeline(self, pipe: Any) -> None:
         """Read the pipeline's text slots: its tokenizers count, their windows bound each slot."""
-        parameters = _call_parameters(pipe)
+        tokenizers = {a: getattr(pipe, a, None) for a, _ in _TOKENIZER_ARGUMENTS}
+        encoders = {a: type(getattr(pipe, "text_encoder" + a[len("tokenizer"):], None)).__name__ for a, _ in _TOKENIZER_ARGUMENTS}
+        self._read_slots(_call_parameters(pipe), tokenizers, encoders)
+        self.pipeline_class = type(pipe).__name__
+
+    def use_folder(self, path: str | Path) -> None:
+        """The same from a saved pipeline folder, reading only ``model_index.json`` and the tokenizers
+        (no weights): what ``rescap prompt --restorer diffusers --restorer-path DIR`` needs."""
+        from ..backends.torch_compat import ensure_torchvision_importable
+        from ..extras import require
+
+        folder = Path(path).expanduser()
+        index_file = folder / "model_index.json"
+        if not index_file.is_file():
+            raise FileNotFoundError(f"{folder} is not a saved diffusers pipeline (no model_index.json)")
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+        ensure_torchvision_importable()
+        diffusers = require("diffusers", "diffusers")
+        transformers = require("transformers", "diffusers")
+        pipeline_class = getattr(diffusers, index.get("_class_name", ""), None)
+        parameters = _call_parameters(pipeline_class.__call__) if pipeline_class is not None else {}
+        tokenizers, encoders = {}, {}
+        for attribute, _ in _TOKENIZER_ARGUMENTS:
+            entry = index.get(attribute)
+            if isinstance(entry, list) and entry[-1] and (folder / attribute).is_dir():
+                tokenizers[attribute] = transformers.AutoTokenizer.from_pretrained(str(folder / attribute))
+                encoder = index.get("text_encoder" + attribute[len("tokenizer"):])
+                encoders[attribute] = encoder[-1] if isinstance(encoder, list) else "text encoder"
+        self._read_slots(parameters, tokenizers, encoders)
+        self.pipeline_class = index.get("_class_name", "")
+
+    def _read_slots(self, parameters: dict[str, inspect.Parameter], tokenizers: dict[str, Any], encoders: dict[str, str]) -> None:
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         max_sequence = parameters.get("max_sequence_length")
         sequence_default = max_sequence.default if max_sequence is not None and isinstance(max_sequence.default, int) else None
         slots, counters = [], {}
         for attribute, argument in _TOKENIZER_ARGUMENTS:
-            tokenizer = getattr(pipe, attribute, None)
+            tokenizer = tokenizers.get(attribute)
             if tokenizer is None or not callable(tokenizer) or (argument not in parameters and not takes_any and argument != "prompt"):
                 continue
             counter = _PipelineTokenCounter(tokenizer)
@@ -108,16 +141,14 @@ class DiffusersAdapter(RestorerAdapter):
             if is_t5 and sequence_default:
                 window = min(window, sequence_default)  # encode_prompt pads/truncates T5 to max_sequence_length
             encoder = TextEncoder(
-                name=f"{type(getattr(pipe, 'text_encoder' + attribute[len('tokenizer'):], None)).__name__} ({attribute})",
-                tokenizer="t5" if is_t5 else "clip", window=window, special_tokens=counter.special_tokens(),
+                name=f"{encoders.get(attribute, 'text encoder')} ({attribute})", tokenizer="t5" if is_t5 else "clip",
+                window=window, special_tokens=counter.special_tokens(),
             )  # fmt: skip
             slots.append(PromptSlot(argument=argument, encoders=(encoder,), quality=False))
             counters[argument] = counter
-        if not slots:
-            return
-        self.slots = tuple(slots)
-        self._counters = counters
-        self.pipeline_class = type(pipe).__name__
+        if slots:
+            self.slots = tuple(slots)
+            self._counters = counters
 
     use_pipeline_tokenizer = use_pipeline  # the name wrap() and older callers use
 
@@ -147,6 +178,9 @@ class DiffusersAdapter(RestorerAdapter):
         }
         if "image" in accepts:
             kwargs["image"] = image
+        if "max_sequence_length" in parameters and "height" in parameters and hasattr(image, "size"):
+            # SD3/FLUX img2img default to the transformer's size, not the input's: keep the input's
+            kwargs["width"], kwargs["height"] = (max(16, side // 16 * 16) for side in image.size)
         if "control_image" in accepts:
             kwargs["control_image"] = image  # tile ControlNet: the input steers the layout
         for name, value in (("num_inference_steps", steps), ("strength", strength), ("guidance_scale", guidance_scale)):

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from ..text.phrases import strip_end_mark
 from .base import RestorerAdapter
 
 SD_ADDED_PROMPT = "clean, high-resolution, 8k"
@@ -37,7 +38,7 @@ class PASDAdapter(RestorerAdapter):
     default_negative_prompt = "blurry, dotted, noise, raster lines, unclear, lowres, over-smoothed"
 
     def prepare_caption(self, caption: str) -> str:
-        return caption.strip().rstrip(".").strip()
+        return strip_end_mark(caption)
 
     def join(self, caption: str, quality: str) -> str:
         # a separator upstream's caption mode lacks (see the module docstring)

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+from ..text.phrases import strip_end_mark
 from .base import OPENCLIP_H, FinalPrompts, PromptSlot, RestorerAdapter
 from .pasd import SD_ADDED_PROMPT
 
@@ -39,7 +40,8 @@ class SeeSRAdapter(RestorerAdapter):
 
     def prepare_caption(self, caption: str) -> str:
         user_form = caption.rstrip().endswith(",")  # f"{tags}, {prompt}," as upstream builds it
-        tags = ", ".join(t.strip() for t in caption.split(",") if t.strip() and t.strip().lower() not in ("none", "null"))
+        pieces = (strip_end_mark(t) for t in caption.split(","))
+        tags = ", ".join(t for t in pieces if t and t.lower() not in ("none", "null"))
         return f"{tags}," if (user_form and tags) else tags
 
     def join(self, caption: str, quality: str) -> str:

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..text.phrases import ends_sentence
 from .base import CLIP_L, OPENCLIP_BIGG, FinalPrompts, PromptSlot, RestorerAdapter, RestorerUnavailable
 
 # test.py's defaults (SUPIR bda91af); gradio_demo.py has the same strings
@@ -75,8 +76,8 @@ class SUPIRAdapter(RestorerAdapter):
     reads_files = "no per-image prompt files (test.py captions with LLaVA or --no_llava); rescap writes <stem>.txt per image"
 
     def prepare_caption(self, caption: str) -> str:
-        caption = caption.strip()
-        if caption and not caption.endswith((".", ",", ";", "!", "?")):
+        caption = caption.strip().rstrip(",;:")
+        if caption and not ends_sentence(caption):
             caption += "."
         return caption + " " if caption else ""
 

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .items import ImageItem
 from .policies import Policy, PolicyError, parse_policies
+from .records import INPUT_ROW, BenchConfig, BenchError, BenchRecord
 from .results import PolicySummary
-from .runner import INPUT_ROW, Bench, BenchConfig, BenchError, BenchRecord, ImageItem
+from .runner import Bench
 
 __all__ = [
     "Bench", "BenchConfig", "BenchError", "BenchRecord", "BenchResult", "Policy", "PolicyError", "PolicySummary",
@@ -46,11 +48,11 @@ class BenchResult:
 
 def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -> tuple[list[ImageItem], Path | None]:
     """The images to bench (folders walked recursively), keyed by their path below the input folder."""
+    import os
+
     from ..adapters.base import _relative
     from ..files import iter_image_files
-    from .runner import find_references
-
-    import os
+    from .items import find_references
 
     paths = [Path(p) for p in inputs]
     files = list(dict.fromkeys(f.resolve() for f in iter_image_files(paths)))  # each file once

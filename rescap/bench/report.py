@@ -19,8 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .items import image_size
+from .records import INPUT_ROW, BenchRecord
 from .results import PolicySummary, best_policies
-from .runner import INPUT_ROW, BenchRecord, image_size
 
 THUMB_WIDTH = 256  # CSS pixels; thumbnails are encoded at exactly this width, so nothing is rescaled
 FULL_SIDE = 512  # the enlarged view (click a thumbnail); it bounds the report's size (~1 MB per image, 7 policies)
@@ -135,7 +136,7 @@ def summary_plots(records: list[BenchRecord], policies: list[str], summary: dict
 
 def _open(path: Path) -> Any:
     """RGB image, or ``None`` when it cannot be read (the view then says so)."""
-    from .runner import open_rgb
+    from .items import open_rgb
 
     try:
         return open_rgb(path)
@@ -144,7 +145,6 @@ def _open(path: Path) -> Any:
 
 
 def _image_view(out_dir: Path, record: BenchRecord, box: tuple[int, int, int, int] | None) -> dict[str, Any]:
-    from PIL import Image
 
     view: dict[str, Any] = {"record": record, "thumb": None, "full": None, "crop": None}
     if record.status != "ok" or not record.output:

@@ -2,7 +2,7 @@
 
 Example:
     >>> from rescap.bench.results import summarize
-    >>> from rescap.bench.runner import BenchRecord
+    >>> from rescap.bench.records import BenchRecord
     >>> rows = [BenchRecord(image="a", file="a", policy=p, status="ok", metrics={"psnr": v}) for p, v in (("none", 20.0), ("plain", 21.0))]
     >>> summary = summarize(rows, ["none", "plain"], {"psnr": False})
     >>> summary["plain"].delta_vs_none["psnr"], summary["plain"].better_than_none["psnr"]
@@ -14,14 +14,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ..durable import atomic_write
-from .runner import INPUT_ROW, BenchRecord
+from .records import INPUT_ROW, BenchRecord
 
 CSV_FIXED = (
     "image", "policy", "status", "error", "caption", "caption_tokens", "positive_tokens", "window", "truncated",

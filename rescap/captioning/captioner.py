@@ -33,6 +33,7 @@ from ..backends.base import VLMBackend
 from ..control.richness import ContentMix
 from ..degradation.estimate import estimate_degradation
 from ..degradation.report import DegradationReport
+from ..text.degradation_words import banned_words
 from .assemble import assemble
 from .bundle import CaptionFailure, PromptBundle
 from .config import CaptionerConfig
@@ -107,11 +108,7 @@ class Captioner:
         self.budget = self.adapter.caption_budget()
         self._steps = None
         if self.backend is not None:
-            try:  # TEMP
-                from ..text.degradation_words import banned_words
-                bans = banned_words() if self.config.ban_degradation_words else []
-            except ImportError:
-                bans = []
+            bans = banned_words() if self.config.ban_degradation_words else []
             self._steps = StepRunner(self.backend, self.templates, self.config, self.adapter.caption_style, bans)
         relevance = self.config.relevance
         self._scorer: Any = None

@@ -62,8 +62,7 @@ class StepRunner:
 
     def params(self, step: str, schema: dict) -> GenerationParams:
         banned = self.banned_words if step in CAPTION_STEPS else []
-        extra = {"banned_words": banned} if banned else {}  # TEMP
-        return GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema, seed=self.config.seed, **extra)
+        return GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema, seed=self.config.seed, banned_words=banned)
 
     def run(self, items: list[PreparedImage], step: str, progress: Callable[[str], None] | None = None) -> None:
         live = [it for it in items if it.failure is None and (step != "caption" or it.target > 0)]

@@ -22,7 +22,14 @@ def stdout_console():
 def progress_bar(label: str, total: int | None, *, enabled: bool = True, transient: bool = True):
     """A progress bar on stderr (a no-op when disabled or not a terminal) with elapsed time, ETA and
     a ``status`` text field (``progress.update(task, status=...)``); returns (progress, task)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     console = stderr_console()
     progress = Progress(

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from . import options
-from .adapters import load_adapter
 from .._version import __version__
 from ..errors import error_text
+from . import options
+from .adapters import load_adapter
 
 
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
@@ -43,6 +42,9 @@ def _bundle_from_caption(captioner, image: Path, caption: str):
 def prompt(
     image: Path = typer.Argument(..., help="The image to make prompts for.", show_default=False),
     restorer: str = options.RESTORER,
+    restorer_path: Optional[str] = typer.Option(
+        None, "--restorer-path", "--model", help="For diffusers: a saved pipeline folder, whose tokenizers and windows set each text slot."
+    ),
     vlm: str = options.VLM,
     base_url: Optional[str] = options.BASE_URL,
     no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
@@ -63,6 +65,12 @@ def prompt(
     Example: rescap prompt photo.jpg --restorer supir --no-vlm
     """
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
+    if restorer_path and hasattr(adapter, "use_folder"):
+        try:
+            adapter.use_folder(restorer_path)
+        except Exception as exc:
+            typer.echo(f"error: {error_text(exc)}", err=True)
+            raise typer.Exit(2)
     captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, "chain")
     try:
         bundle = _bundle_from_caption(captioner, image, caption_text) if caption_text is not None else captioner.caption(str(image))

@@ -35,8 +35,9 @@ business). Next to a removed span, and only there:
   comma, no empty parentheses), a sentence left empty is dropped, and when a sentence's first
   word goes the capital moves to the new first word.
 
-The rule is for English; other languages pass through untouched unless they carry an English
-degradation term as a word of its own.
+The rule is for English; degradation words of the other languages VLMs answer in (German,
+French, Spanish, Italian, Portuguese, Russian, Chinese, Japanese) are removed by
+``degradation_words_multilingual`` with a simpler per-phrase rule.
 
 Examples:
     >>> from rescap.text.degradation_words import remove_degradation_words
@@ -61,6 +62,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from .degradation_words_multilingual import find_multilingual_terms, remove_multilingual_terms
 
 _ADVERB = (
     r"(?:(?:very|slightly|somewhat|quite|extremely|heavily|highly|rather|a\s+bit|a\s+little|visibly|noticeably"
@@ -327,7 +330,7 @@ def find_degradation_words(text: str) -> list[str]:
     spans = _term_spans(masked)
     for s, e in _clause_spans(masked):  # "the photo is soft": picture-only adjectives of a quality clause
         spans += [(m.start(), m.end()) for m in _ADJECTIVE_RE.finditer(masked, s, e)]
-    return [text[s:e].strip() for s, e in _union(spans)]
+    return [text[s:e].strip() for s, e in _union(spans)] + find_multilingual_terms(text)
 
 
 def _find_spans(text: str) -> list[_Span]:
@@ -586,6 +589,8 @@ def remove_degradation_words(text: str) -> FilterResult:
             else:
                 result.rewritten.append((current[sp.start : sp.end], sp.replacement))
         current = _remove(current, _regions(current, spans))
+    current, other = remove_multilingual_terms(current)  # German, French, ... (their own, simpler rule)
+    result.removed += other
     if result.changed:  # the caption's own leading and trailing whitespace stays
         body = text.strip()
         lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()) :] if body else ""

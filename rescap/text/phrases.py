@@ -188,6 +188,18 @@ class Fitted:
     dropped: list[str] = field(default_factory=list)
 
 
+END_MARKS = ".!?…。！？"
+
+
+def strip_end_mark(text: str) -> str:
+    """``text`` without its final sentence mark (Latin or CJK), for joins that add a comma after it."""
+    return text.strip().rstrip(END_MARKS + " ").strip()
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(text.strip()) and text.strip()[-1] in END_MARKS
+
+
 def strip_dangling(text: str) -> str:
     """Drop function words and adjectives left at the end of a cut text ("standing in tall" -> "standing")."""
     text = text.rstrip(" ,;:-–—")

@@ -1,0 +1,88 @@
+"""What a bench run is and what it logs: its settings (``BenchConfig``, a rerun must match them)
+and one ``BenchRecord`` per (image, policy).
+
+Example:
+    >>> from rescap.bench.records import BenchRecord
+    >>> BenchRecord(image="a.png", file="/data/a.png", policy="none", status="ok").key
+    ('a.png', 'none')
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .._version import __version__
+
+INPUT_ROW = "input"  # the input itself (resized to the output size): the floor every policy should beat
+RECORDS = "records.jsonl"
+CONFIG = "bench.json"
+
+
+class BenchError(RuntimeError):
+    """The bench cannot start (e.g. the report folder holds results of a different run)."""
+
+
+class BenchConfig(BaseModel):
+    """What makes two runs comparable; a rerun into the same folder must match it."""
+
+    restorer: str
+    restorer_path: str | None = None
+    vlm: str | None = None
+    seed: int = 0
+    steps: int | None = None
+    strength: float | None = None
+    guidance: float | None = None
+    gt: str | None = None
+    captions: str | None = None
+    relevance: str | None = None
+    restorer_runs: bool = True  # False: the restorer cannot run here, captions and prompt files only
+    rescap_version: str = __version__
+
+    def differences(self, other: "BenchConfig") -> list[str]:
+        mine, theirs = self.model_dump(exclude={"rescap_version"}), other.model_dump(exclude={"rescap_version"})
+        changed = []
+        for key in mine:
+            if key == "vlm" and (mine[key] is None or theirs[key] is None):
+                continue  # a run whose policies needed no VLM is comparable with one that used it
+            if mine[key] != theirs[key]:
+                changed.append(f"{key}: {theirs[key]!r} -> {mine[key]!r}")
+        return changed
+
+    def merged(self, other: "BenchConfig") -> "BenchConfig":
+        """This config, keeping the earlier run's VLM when this run needs none."""
+        return self if self.vlm is not None else self.model_copy(update={"vlm": other.vlm})
+
+
+class BenchRecord(BaseModel):
+    """One image under one policy: the text it got, the output, and its scores."""
+
+    image: str  # the image's path relative to the input folder: the key with ``policy``
+    file: str
+    fingerprint: str = ""  # of the input file (size:mtime) when it was restored
+    policy: str
+    status: Literal["ok", "error"]
+    error: str | None = None
+    caption: str = ""
+    positive: str = ""
+    negative: str = ""
+    caption_tokens: int | None = None
+    positive_tokens: int | None = None
+    window: int | None = None
+    truncated: bool = False
+    degradation_words: list[str] = Field(default_factory=list)
+    severity: float | None = None
+    degradation: dict[str, Any] | None = None
+    output: str | None = None  # relative to the report folder
+    prompt_files: list[str] = Field(default_factory=list)  # when the restorer cannot run here: what its scripts read
+    reference: str | None = None  # the ground-truth file
+    resized_for_reference: bool = False
+    seed: int = 0
+    metrics: dict[str, float] = Field(default_factory=dict)
+    metric_errors: dict[str, str] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.image, self.policy)
