@@ -52,6 +52,59 @@ def test_in_process_batch_and_json(qwen, pictures):
         backend.close()
 
 
+# keys that are banned words: the schema's own spelling stays writable under the ban
+BAN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "noise": {"enum": ["none", "mild", "severe"]},
+        "blur": {"enum": ["none", "mild", "severe"]},
+        "caption": {"type": "string", "maxLength": 40},
+    },
+    "required": ["noise", "blur", "caption"],
+    "additionalProperties": False,
+}
+
+
+def _a_written_word(texts: list[str]) -> str:
+    """A whole word (letters only, 3+) the model wrote: banning it must make it disappear."""
+    for text in texts:
+        for piece in text.split():
+            if piece.isalpha() and piece.isascii() and len(piece) >= 3:
+                return piece
+    raise AssertionError(f"no plain word in {texts!r}")
+
+
+def _writes(text: str, word: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text) is not None
+
+
+def test_in_process_banned_words(qwen, pictures):
+    from rescap.text.degradation_words import banned_words
+
+    backend = create_backend(f"vllm:{qwen}", enforce_eager=True, max_model_len=1024, gpu_memory_utilization=0.2)
+    try:
+        convs = conversations(pictures, 4)
+        plain = [r.text for r in backend.generate(convs, GenerationParams(max_new_tokens=16))]
+        word = _a_written_word(plain)
+        params = GenerationParams(max_new_tokens=16, banned_words=[word])
+        assert word in backend._sampling_params(params).bad_words
+        banned = [r.text for r in backend.generate(convs, params)]
+        assert not any(_writes(t, word) for t in banned), (word, plain, banned)
+        assert banned != plain
+        # the degradation list next to a grammar whose keys are banned words
+        params = GenerationParams(max_new_tokens=token_budget(BAN_SCHEMA), json_schema=BAN_SCHEMA, banned_words=banned_words())
+        sampling = backend._sampling_params(params)
+        assert "blurry" in sampling.bad_words and "noise" not in sampling.bad_words
+        for r in backend.generate(convs, params):
+            answer = json.loads(r.text)
+            jsonschema.validate(answer, BAN_SCHEMA)
+            assert "blurry" not in answer["caption"].lower()
+    finally:
+        backend.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,6 +150,18 @@ def test_openai_backend_against_vllm_serve(vllm_server, pictures):
     assert backend.model == "tiny-qwen"
     for r in results:
         jsonschema.validate(json.loads(r.text), CAPTION_SCHEMA)
+
+    # vllm serve applies bad_words sent in the request body (send_banned_words)
+    plain = [r.text for r in backend.generate(conversations(pictures, 3), GenerationParams(max_new_tokens=16))]
+    word = _a_written_word(plain)
+    banning = create_backend("openai:tiny-qwen", base_url=url, send_banned_words=True)
+    banned = [r.text for r in banning.generate(conversations(pictures, 3), GenerationParams(max_new_tokens=16, banned_words=[word]))]
+    assert not any(_writes(t, word) for t in banned), (word, plain, banned)
+    from rescap.text.degradation_words import banned_words
+
+    params = GenerationParams(max_new_tokens=token_budget(BAN_SCHEMA), json_schema=BAN_SCHEMA, banned_words=banned_words())
+    for r in banning.generate(conversations(pictures, 3), params):
+        jsonschema.validate(json.loads(r.text), BAN_SCHEMA)
 
     # kill the server mid-batch: the items done stay done, the rest are retried, then named
     convs = conversations(pictures, 24)
