@@ -3,24 +3,26 @@
 Both vocabularies that the restorers' text encoders use ship with rescap (``rescap/text/data``, with
 their licences in ``LICENSES.md`` there), so every count is exact on the default install:
 
-- **CLIP** (``counter_for("clip")``, :class:`ClipBpeCounter`): CLIP's byte-pair encoding, OpenAI
-  CLIP's merge list ``bpe_simple_vocab_16e6.txt.gz``, used by every CLIP text encoder of the
-  Stable Diffusion family (SD 1.x/2.x, both SDXL encoders; SUPIR, SeeSR, OSEDiff, PASD, DiffBIR,
-  HYPIR ...). The text is cleaned first as open_clip's tokenizer cleans it: ftfy's character
-  fixes (curly quotes, full-width forms, ligatures, control characters, NFC), HTML entities,
-  whitespace, lower case; ftfy itself is not needed (only its repair of mojibake, text decoded
-  with the wrong codec, such as ``cafÃ©``, is not reproduced).
+- **CLIP** (``counter_for("clip")``, :class:`ClipBpeCounter`): CLIP's byte-pair encoding (OpenAI
+  CLIP's merge list ``bpe_simple_vocab_16e6.txt.gz``), used by the CLIP text encoders of Stable
+  Diffusion 1.x/2.x and SDXL (both) and by the restorers built on them. Counts are those of
+  open_clip's tokenizer, cleaning included: ftfy's character fixes (curly quotes, full-width
+  forms, ligatures, control characters, NFC), HTML entities, whitespace, lower case. ftfy itself
+  is not needed; only its repair of mojibake (text decoded with the wrong codec, such as
+  ``cafÃ©``) is not reproduced.
 - **T5** (``counter_for("t5")``, :class:`T5Counter`): T5 v1.1's SentencePiece model (Google's
   ``cc_all.32000`` vocabulary: 32,000 pieces, plus the 100 ``<extra_id_N>`` tokens), used by
-  DreamClear's T5-XXL (120-token window), SD3 (256) and FLUX (512); it counts as the encoders'
-  Hugging Face tokenizers do, which agree with SentencePiece itself.
+  DreamClear's T5-XXL (120-token window), SD3 (256) and FLUX (512). Counts are SentencePiece's,
+  which the encoders' Hugging Face tokenizers give too.
 
-A restorer's own tokenizer folder (``tokenizer.json``, or ``vocab.json`` + ``merges.txt``, e.g. the
-``tokenizer/`` of a diffusers checkpoint) can be given instead: ``counter_for(kind, folder)``
-counts with it (:class:`HFTokenCounter`).
+A special token spelled out in the text (``<start_of_text>``, ``</s>``, ``<extra_id_0>``) counts
+as one token where the encoder's tokenizer takes it as one. A restorer's own tokenizer folder
+(``tokenizer.json``, or ``vocab.json`` + ``merges.txt``, e.g. the ``tokenizer/`` of a diffusers
+checkpoint) can be given instead: ``counter_for(kind, folder)`` counts with it
+(:class:`HFTokenCounter`).
 
-Counts never include the start/end tokens the encoder adds (``RestorerProfile.special_tokens``:
-CLIP 2, T5 1). Each counter builds its tokenizer once, on first use (about 0.1 s), and
+Counts never include the start/end tokens the encoder adds (``TextEncoder.special_tokens`` in
+``rescap.adapters.base``: CLIP 2, T5 1). A counter builds its tokenizer on first use, once (0.1 to 0.2 s), and
 :func:`counter_for` keeps the counters it made.
 
 Example:
@@ -40,10 +42,11 @@ import re
 import struct
 import threading
 import unicodedata
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 CLIP_MERGES = "clip_bpe_simple_vocab_16e6.txt.gz"  # OpenAI CLIP's merge list, byte for byte
 T5_SPIECE = "t5_spiece.model.gz"  # T5 v1.1's SentencePiece model (cc_all.32000), gzipped
@@ -118,7 +121,11 @@ class _Lazy:
 def _byte_alphabet() -> list[str]:
     """GPT-2/CLIP byte-level alphabet, in vocabulary order: printable bytes stand for themselves,
     the other bytes for the characters from U+0100 on."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     others = [b for b in range(256) if b not in printable]
     return [chr(b) for b in printable] + [chr(256 + i) for i in range(len(others))]
 
@@ -148,8 +155,12 @@ _LIGATURES = str.maketrans({
     "Ǉ": "LJ", "ǈ": "Lj", "ǉ": "lj", "Ǌ": "NJ", "ǋ": "Nj", "ǌ": "nj",
     "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "ſt", "ﬆ": "st",
 })  # fmt: skip
-_QUOTES = str.maketrans({**{c: "'" for c in "\u02bc\u2018\u2019\u201a\u201b"}, **{c: '"' for c in "\u201c\u201d\u201e\u201f"}})
-_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F, *range(0x206A, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFD)])
+_QUOTES = str.maketrans(
+    {**{c: "'" for c in "\u02bc\u2018\u2019\u201a\u201b"}, **{c: '"' for c in "\u201c\u201d\u201e\u201f"}}
+)
+_CONTROLS = dict.fromkeys(
+    [*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F, *range(0x206A, 0x2070), 0xFEFF, *range(0xFFF9, 0xFFFD)]
+)
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +194,7 @@ def _cp1252(match: re.Match[str]) -> str:
 
 def _surrogates(text: str) -> str:
     if _SURROGATE.search(text):
-        pair = lambda m: chr(0x10000 + (ord(m.group(0)[0]) - 0xD800) * 0x400 + ord(m.group(0)[1]) - 0xDC00)  # noqa: E731
+        pair = lambda m: chr(0x10000 + (ord(m.group(0)[0]) - 0xD800) * 0x400 + ord(m.group(0)[1]) - 0xDC00)
         text = _SURROGATE.sub("\ufffd", _SURROGATE_PAIR.sub(pair, text))
     return text
 
@@ -229,7 +240,9 @@ def _build_clip(merges_file: Any) -> tuple[Any, int]:
     lines = _read(merges_file).decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1 : 49152 - 256 - 2 + 1]]
     alphabet = _byte_alphabet()
-    vocab_list = alphabet + [c + "</w>" for c in alphabet] + ["".join(m) for m in merges] + list(_CLIP_SPECIALS)
+    vocab_list = (
+        alphabet + [c + "</w>" for c in alphabet] + ["".join(m) for m in merges] + list(_CLIP_SPECIALS)
+    )
     vocab = {token: i for i, token in enumerate(vocab_list)}
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, end_of_word_suffix="</w>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
@@ -335,7 +348,9 @@ def read_sentencepiece(data: bytes) -> dict[str, Any]:
                 if n == 2:
                     model["charsmap"] = bytes(v)
                 elif n in (3, 4, 5):
-                    model[("add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces")[n - 3]] = bool(v)
+                    model[("add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces")[n - 3]] = (
+                        bool(v)
+                    )
     return model
 
 
@@ -357,10 +372,14 @@ def _build_t5(model_file: Any, extra_ids: int) -> Any:
         steps.append(normalizers.Replace(" ", "▁"))
     if spm["add_dummy_prefix"]:
         steps.append(normalizers.Replace(Regex(r"\A▁"), "▁▁"))
-        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=False)
+        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+            replacement="▁", prepend_scheme="always", split=False
+        )
     tokenizer.normalizer = normalizers.Sequence(steps)
     # control pieces and extra ids spelled out in the text are one token each, as in the encoders' tokenizers
-    specials = [piece for piece, _, kind in spm["pieces"] if kind in (2, 3)] + [v[0] for v in vocab[len(spm["pieces"]) :]]
+    specials = [piece for piece, _, kind in spm["pieces"] if kind in (2, 3)] + [
+        v[0] for v in vocab[len(spm["pieces"]) :]
+    ]
     tokenizer.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
     return tokenizer
 

@@ -56,13 +56,14 @@ def _corpus() -> dict[str, list[str]]:
             groups[group].append(line)
     lines = [text for texts in groups.values() for text in texts]
     rng = random.Random(0)
-    built = [rng.choice(["\n", "\r\n", "\r", "\t", "  ", "\n\n", " \u2028 ", "", " \x85 "]).join(rng.sample(lines, rng.randint(2, 5)))
-             for _ in range(80)]  # fmt: skip
+    separators = ["\n", "\r\n", "\r", "\t", "  ", "\n\n", " \u2028 ", "", " \x85 "]
+    built = [rng.choice(separators).join(rng.sample(lines, rng.randint(2, 5))) for _ in range(80)]
     built += ["", " ", "\n\t\n", "a", "A", "1", "'s", "&amp;", "\u3000", "🦊",
               "\x00a\x01b\x7fc \x1b[31mred\x1b[0m \x93quoted\x94 \x81 \x9d \x0b\x0c\x1c\x1f end",
               "a fox \ud83e\udd8a as a surrogate pair, a lone \udc00 one",
-              "line one &rsquo;\nline <two> &rsquo;\nline three &rsquo;",  # ftfy stops decoding entities after a '<'
-              " ".join(lines), "\n".join(lines), *("\n".join(texts) for texts in groups.values())]  # fmt: skip
+              "line one &rsquo;\nline <two> &rsquo;\nline three &rsquo;",  # ftfy: no entities after a "<"
+              " ".join(lines), "\n".join(lines)]  # fmt: skip
+    built += ["\n".join(texts) for texts in groups.values()]
     groups["built"] = built
     return dict(groups)
 
@@ -127,7 +128,7 @@ def test_clip_counts_match_open_clip_on_single_code_points(open_clip_tokenizer):
     import unicodedata
 
     counter, bad = ClipBpeCounter(), []
-    codes = [*range(0, 0x3000), *range(0x3000, 0x30000, 7)]
+    codes = [*range(0x3000), *range(0x3000, 0x30000, 7)]
     for code in codes:
         char = chr(code)
         if 0xD800 <= code < 0xE000 or unicodedata.category(char) == "Cn":
@@ -183,7 +184,7 @@ def transformers_t5(tmp_path_factory):
 def test_t5_counts_match_sentencepiece(sentencepiece_t5):
     """SentencePiece itself. It does not know the special tokens as text (it spells "</s>" out
     letter by letter), the encoders' tokenizers do: texts that contain them are compared below."""
-    skip = lambda text: has_surrogates(text) or any(s in text for s in T5_SPECIALS)  # noqa: E731
+    skip = lambda text: has_surrogates(text) or any(s in text for s in T5_SPECIALS)
     assert mismatches(T5Counter().count, lambda text: len(sentencepiece_t5.encode(text)), skip) == {}
 
 
@@ -192,16 +193,22 @@ def test_t5_counts_match_transformers(transformers_t5):
     Texts with U+0085 (NEL) are left out: SentencePiece's character map keeps NEL as a character,
     and transformers 5 splits words at it; the model's own tokenizer.json (as FLUX ships it) and
     SentencePiece agree with rescap there."""
-    count = lambda text: len(transformers_t5(text, add_special_tokens=False)["input_ids"])  # noqa: E731
-    assert mismatches(T5Counter().count, count, skip=lambda text: "\x85" in text or has_surrogates(text)) == {}
+    count = lambda text: len(transformers_t5(text, add_special_tokens=False)["input_ids"])
+    assert (
+        mismatches(T5Counter().count, count, skip=lambda text: "\x85" in text or has_surrogates(text)) == {}
+    )
 
 
 def test_t5_leaves_the_end_token_out(sentencepiece_t5, transformers_t5):
     counter = T5Counter()
     assert counter.count("") == 0 and counter.count("  ") == 0
     for text in ["a", "A red fox, 2 cubs", CORPUS["japanese"][0]]:
-        assert counter.count(text) == len(sentencepiece_t5.encode(text))  # SentencePiece adds no </s> by default
-        assert counter.count(text) == len(transformers_t5(text)["input_ids"]) - 1  # the encoders' tokenizer adds </s>
+        assert counter.count(text) == len(
+            sentencepiece_t5.encode(text)
+        )  # SentencePiece adds no </s> by default
+        assert (
+            counter.count(text) == len(transformers_t5(text)["input_ids"]) - 1
+        )  # the encoders' tokenizer adds </s>
 
 
 def test_t5_counts_known_values():
@@ -232,7 +239,7 @@ def test_vocabularies_ship_as_package_data():
     for name in (CLIP_MERGES, T5_SPIECE, "LICENSES.md"):
         assert folder.joinpath(name).is_file(), name
     merges = gzip.decompress(folder.joinpath(CLIP_MERGES).read_bytes()).decode("utf-8").split("\n")
-    assert merges[0].startswith("\"bpe_simple_vocab_16e6.txt#version: 0.2") and len(merges) >= 48895
+    assert merges[0].startswith('"bpe_simple_vocab_16e6.txt#version: 0.2') and len(merges) >= 48895
     notices = folder.joinpath("LICENSES.md").read_text(encoding="utf-8")
     assert "Copyright (c) 2021 OpenAI" in notices and "Apache License" in notices and "Version 2.0" in notices
 
@@ -267,8 +274,10 @@ print(json.dumps(out))
 
 def test_exact_without_any_optional_package():
     texts = [t for group in ("english", "greek", "japanese", "html", "unicode-edge") for t in CORPUS[group]]
-    run = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS], input=json.dumps(texts), capture_output=True,
-                         text=True, timeout=120, check=False)  # fmt: skip
+    command = [sys.executable, "-c", _WITHOUT_EXTRAS]
+    run = subprocess.run(
+        command, input=json.dumps(texts), capture_output=True, text=True, timeout=120, check=False
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["loaded"] == []
@@ -300,7 +309,9 @@ def test_counters_build_once_on_first_use_from_many_threads():
     counter, texts = T5Counter(), CORPUS["english"]
     assert counter._tokenizer._value is None  # constructing reads nothing
     results: list[list[int]] = []
-    threads = [threading.Thread(target=lambda: results.append([counter.count(t) for t in texts])) for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: results.append([counter.count(t) for t in texts])) for _ in range(6)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
