@@ -11,7 +11,8 @@ stay:
   them ("heavy", "some", "a high level of") and where they are ("around the edges"), and whole
   clauses that only talk about quality ("the image is noisy and low resolution");
 - rewritten, not dropped: depth of field is content, so "blurred/blurry/out-of-focus background"
-  becomes "bokeh background" (the shallow focus stays, the degradation word goes);
+  becomes "bokeh background" and "the background is blurred" becomes "the background has bokeh"
+  (the shallow focus stays, the degradation word goes, the clause keeps its verb);
 - kept: words whose other sense is content - "wood grain", "ancient artifacts", "pixel art",
   "grain field", "bokeh", "noise barrier", "noise-free" - because only the degradation phrases
   above match, and a word glued by a hyphen to another word ("JPEG-Artefakte") is left whole.
@@ -32,8 +33,9 @@ business). Next to a removed span, and only there:
 - the conjunction joining the removed word to its neighbour goes ("dark and blurry" -> "dark",
   "a blurry and dark photo" -> "a dark photo");
 - punctuation doubled by the removal collapses (no ", ," ",." " ." or double spaces, no leading
-  comma, no empty parentheses), a sentence left empty is dropped, and when a sentence's first
-  word goes the capital moves to the new first word.
+  comma, no empty brackets, quotes or dashes; a relative clause ", which is blurry," goes with its
+  commas), a sentence left empty is dropped, and when a sentence's first word goes the capital
+  moves to the new first word.
 
 The rule is for English; degradation words of the other languages VLMs answer in (German,
 French, Spanish, Italian, Portuguese, Russian, Chinese, Japanese) are removed by
@@ -136,7 +138,7 @@ _DOF_BEFORE = re.compile(
     rf"\b{_ADVERB}(?:blurry|blurred|out{_H}of{_H}focus|unfocused|defocused)\s+({_BACKGROUND})\b", re.IGNORECASE
 )
 _DOF_AFTER = re.compile(
-    rf"\b(the\s+)?({_BACKGROUND})\s+(?:is|are|appears|looks|seems)\s+{_ADVERB}(?:blurry|blurred|out{_H}of{_H}focus|softly\s+blurred)\b",
+    rf"\b(the\s+)?({_BACKGROUND})\s+(is|are|appears|looks|seems)\s+{_ADVERB}(?:blurry|blurred|out{_H}of{_H}focus|softly\s+blurred)\b",
     re.IGNORECASE,
 )
 _DOF_NOUN = re.compile(r"\b(background)\s+blur\b", re.IGNORECASE)
@@ -343,8 +345,9 @@ def _find_spans(text: str) -> list[_Span]:
                 continue
             if any(m.start() < sp.end and sp.start < m.end() for sp in spans):
                 continue
-            if rx is _DOF_AFTER:
-                new = f"{m.group(1) or ''}bokeh {m.group(2)}"
+            if rx is _DOF_AFTER:  # "the background is blurred" -> "the background has bokeh"
+                verb = "have" if m.group(3).lower() == "are" else "has"
+                new = f"{m.group(1) or ''}{m.group(2)} {verb} bokeh"
             elif rx is _DOF_BEFORE:
                 new = f"bokeh {m.group(1)}"
             else:
@@ -516,8 +519,16 @@ def _remove(text: str, spans: list[_Span]) -> str:
 
         cut_from = min(cut_from, len(out))
         removed_first = (original_left[cut_from:] + text[s:e]).lstrip(" \t,;:")
+        if re.match(r"(?:which|who|that)\b", removed_first, re.IGNORECASE) and re.search(r",\s*\Z", out):
+            after = re.match(r"\s*,", text[e:limit])
+            if after:  # the relative clause between two commas is gone, and its commas with it
+                out, e = out[: out.rstrip(" \t").rfind(",")] + " ", e + after.end()
         out, pos = _join(out, text, e, limit, removed_first)
     return out + text[pos:]
+
+
+_PAIRS = [("(", ")"), ("[", "]"), ('"', '"'), ("“", "”"), ("‘", "’"), ("«", "»"), ("„", "“"), ("「", "」"),
+          ("—", "—"), ("–", "–"), (" -", "-")]  # fmt: skip
 
 
 def _join(left: str, text: str, pos: int, limit: int, removed: str) -> tuple[str, int]:
@@ -529,12 +540,13 @@ def _join(left: str, text: str, pos: int, limit: int, removed: str) -> tuple[str
     while pos < limit and text[pos] in " \t":
         pos += 1
     start = _at_sentence_start(left)
-    # empty brackets
-    if left.endswith(("(", "[")) and pos < len(text) and text[pos] in ")]":
-        inner = left[:-1]
+    # empty brackets, quotes or dashes: "a (blurry) cat", 'a "blurry" cat', "a cat - blurry - on a mat"
+    pair = next((p for p in _PAIRS if left.endswith(p[0]) and text.startswith(p[1], pos)), None)
+    if pair and pos < limit:
+        inner = left[: -len(pair[0])]
         left = inner.rstrip(" \t")
-        pos += 1
-        spaced = len(inner) > len(left) or (pos < len(text) and text[pos] in " \t")
+        pos += len(pair[1])
+        spaced = len(inner) > len(left) or (pos < len(text) and text[pos] in " \t") or pair[1] in "—–-"
         while pos < limit and text[pos] in " \t":
             pos += 1
         start = _at_sentence_start(left)
@@ -551,6 +563,8 @@ def _join(left: str, text: str, pos: int, limit: int, removed: str) -> tuple[str
             while pos < len(text) and text[pos] in ".!?":
                 pos += 1
             while pos < limit and text[pos] in " \t":
+                pos += 1
+            if (not left or left.endswith("\n")) and text.startswith("\n", pos):
                 pos += 1
     elif not nxt:
         while left.endswith((",", ";", ":")):
