@@ -41,7 +41,8 @@ class _PipelineTokenCounter:
         self._tokenizer = tokenizer
 
     def count(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        # verbose=False: counting a long text is not feeding it to the model (no "sequence length" warning)
+        return len(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def special_tokens(self) -> int:
         return len(self._tokenizer("a")["input_ids"]) - len(self._tokenizer("a", add_special_tokens=False)["input_ids"])

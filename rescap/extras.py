@@ -35,7 +35,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("openai", ("openai",), "OpenAI-compatible HTTP backend (vllm serve, hosted APIs)"),
         Extra("vllm", ("vllm",), "vLLM in-process backend (GPU)"),
         Extra("diffusers", ("torch", "diffusers"), "diffusers restorers and pipelines"),
-        Extra("clip", ("open_clip",), "exact CLIP token counts (CLIP's vocabulary)"),
+        Extra("clip", ("open_clip",), "open_clip's reference CLIP tokenizer (rescap counts exactly without it)"),
         Extra("eval", ("torch", "pyiqa", "matplotlib"), "rescap bench: image-quality metrics (pyiqa) and report plots"),
         Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
         Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),

@@ -15,7 +15,8 @@ def load_adapter(name: str, tokenizer: str | None = None, quality_prompt: str = 
     try:
         return get_adapter(name, **options)
     except (KeyError, ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {str(exc).strip(chr(34)).strip(chr(39))}", err=True)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)  # KeyError's str() adds quotes
+        typer.echo(f"error: {message}", err=True)
         raise typer.Exit(2)
 
 

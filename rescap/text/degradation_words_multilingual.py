@@ -11,7 +11,9 @@ and works per phrase (``rescap.text.phrases``):
   image nouns, copulas, articles and conjunctions of that language ("una imagen algo borrosa",
   "photo floue et bruitée", "画面有些模糊") - goes whole, with its separator;
 - otherwise each term goes with the degree adverb before it and a conjunction that joined it to
-  another term ("mit unscharfem Fell" -> "mit Fell"), and nothing else changes.
+  another term ("mit unscharfem Fell" -> "mit Fell"), and nothing else changes;
+- depth of field is content, as in English: a blurred background becomes a bokeh one
+  ("с размытым фоном" -> "с фоном боке", "fondo desenfocado" -> "fondo bokeh").
 
 Example:
     >>> from rescap.text.degradation_words_multilingual import remove_multilingual_terms
@@ -77,6 +79,16 @@ _TERM_WITH_NEIGHBOURS = re.compile(
 )
 
 
+# "blurred background" in each language -> the background kept, with "bokeh"
+_DOF = [
+    (re.compile(r"(?<![\w-])размыт\w*\s+(фон\w*)", re.IGNORECASE), r"\1 боке"),
+    (re.compile(r"(?<![\w-])(?:unscharf|verschwommen)\w*\s+(Hintergrund\w*)", re.IGNORECASE), r"Bokeh-\1"),
+    (re.compile(r"(?<![\w-])(arrière-plan|fond)\s+flou\w*", re.IGNORECASE), r"\1 bokeh"),
+    (re.compile(r"(?<![\w-])(fondo|sfondo|fundo)\s+(?:borros|desenfocad|sfocat|desfocad|borrad)\w*", re.IGNORECASE), r"\1 bokeh"),
+    (re.compile(r"背景(?:が)?(?:ぼやけ(?:た|て)?|模糊)"), "ボケ背景"),
+]
+
+
 def find_multilingual_terms(text: str) -> list[str]:
     """Degradation terms of the other languages found in ``text``."""
     return [m.group(0) for m in TERM_RE.finditer(text)]
@@ -106,6 +118,10 @@ def remove_multilingual_terms(text: str) -> tuple[str, list[str]]:
     if not TERM_RE.search(text):
         return text, []
     removed: list[str] = []
+    for pattern, replacement in _DOF:
+        text, n = pattern.subn(replacement, text)
+        if n:
+            removed.append(f"{n} blurred background(s) -> bokeh")
     cuts = []
     for p in phrases_of(text):  # first a quality tail ("... mit starken JPEG-Artefakten"), at a preposition
         tail = _quality_tail(p.text) if TERM_RE.search(p.text) else None

@@ -115,3 +115,83 @@ def test_user_prompts_are_merged_not_replaced(astronaut):
 def test_unknown_adapter_suggests():
     with pytest.raises(KeyError, match="did you mean 'supir'"):
         get_adapter("supr")
+
+
+# -- upstream source lines, evaluated here (the independent route) ---------------------------------
+# SUPIR@bda91af test.py:23-48 (argparse defaults) and test.py:98-102 (how they map onto batchify_sample)
+SUPIR_TEST_PY_BDA91AF = '''
+parser.add_argument("--edm_steps", type=int, default=50)
+parser.add_argument("--s_stage1", type=int, default=-1)
+parser.add_argument("--s_churn", type=int, default=5)
+parser.add_argument("--s_noise", type=float, default=1.01)
+parser.add_argument("--s_cfg", type=float, default=4.0)
+parser.add_argument("--s_stage2", type=float, default=1.)
+parser.add_argument("--num_samples", type=int, default=1)
+parser.add_argument("--color_fix_type", type=str, default='Wavelet', choices=["None", "AdaIn", "Wavelet"])
+parser.add_argument("--linear_CFG", action='store_true', default=True)
+parser.add_argument("--linear_s_stage2", action='store_true', default=False)
+parser.add_argument("--spt_linear_CFG", type=float, default=1.0)
+parser.add_argument("--spt_linear_s_stage2", type=float, default=0.)
+'''
+# SUPIR@bca9a72 test.py:30,31,47 (the defaults from 2024-03-05 until 1c3bb2a, 2025-05-12; = gradio's Quality preset)
+SUPIR_TEST_PY_BCA9A72 = SUPIR_TEST_PY_BDA91AF.replace("default=1.01", "default=1.003").replace(
+    '"--s_cfg", type=float, default=4.0', '"--s_cfg", type=float, default=7.5').replace(
+    '"--spt_linear_CFG", type=float, default=1.0', '"--spt_linear_CFG", type=float, default=4.0')  # fmt: skip
+SUPIR_CALL = (
+    "dict(num_steps=args.edm_steps, restoration_scale=args.s_stage1, s_churn=args.s_churn, s_noise=args.s_noise, "
+    "cfg_scale=args.s_cfg, control_scale=args.s_stage2, num_samples=args.num_samples, color_fix_type=args.color_fix_type, "
+    "use_linear_CFG=args.linear_CFG, use_linear_control_scale=args.linear_s_stage2, cfg_scale_start=args.spt_linear_CFG, "
+    "control_scale_start=args.spt_linear_s_stage2)"
+)  # test.py:98-102 less p, seed, p_p, n_p (rescap passes those per image)
+
+
+def _upstream_call(argparse_lines: str) -> dict:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    exec(argparse_lines, {"parser": parser})
+    return eval(SUPIR_CALL, {"args": parser.parse_args([])})
+
+
+@pytest.mark.parametrize("preset, lines", [("fidelity", SUPIR_TEST_PY_BDA91AF), ("quality", SUPIR_TEST_PY_BCA9A72)])
+def test_supir_sampler_presets_are_upstream_test_py(preset, lines):
+    from rescap.adapters.supir import SAMPLER_PRESETS
+
+    assert SAMPLER_PRESETS[preset] == _upstream_call(lines)
+
+
+def test_upstream_joins_written_out(astronaut):
+    """Each join as its upstream line writes it, for a caption and the default texts."""
+    caption, tags = "A red fox in fresh snow.", "fox, snow, pine"
+    added = "clean, high-resolution, 8k"  # SeeSR test_seesr.py:246, PASD test_pasd.py:282
+    # SUPIR SUPIR_model.py:164: ''.join([_p, p_p]); rescap's caption part ends with ". "
+    assert get_adapter("supir").final_prompts_for(caption).positive == "".join([caption + " ", SUPIR_A])
+    # DiffBIR loop.py:167-169: ", ".join([text for text in [caption, pos_prompt] if text]) (caption's "." dropped)
+    assert get_adapter("diffbir").final_prompts_for(caption).positive == ", ".join([t for t in [caption[:-1], SUPIR_A] if t])
+    # SeeSR test_seesr.py:142 f"{res[0]}, {args.prompt}," then :185 += added_prompt
+    user = "winter"
+    seesr = get_adapter("seesr")
+    from rescap.captioning.captioner import Captioner
+
+    bundle = Captioner(None, restorer="seesr").caption(astronaut).model_copy(update={"caption": tags})
+    assert seesr.final_prompts(bundle, user_prompt=user).positive == f"{tags}, {user}," + added
+    # OSEDiff: f"{tags}, {prompt}," with no added prompt
+    assert get_adapter("osediff").final_prompts(bundle, user_prompt=user).positive == f"{tags}, {user},"
+    # S3Diff testing_utils.py:65-66: one fixed pos/neg prompt; rescap puts the caption before it
+    s3 = get_adapter("s3diff").final_prompts_for(caption)
+    pos = "A high-resolution, 8K, ultra-realistic image with sharp focus, vibrant colors, and natural lighting."
+    neg = "oil painting, cartoon, blur, dirty, messy, low quality, deformation, low resolution, oversmooth"
+    assert (s3.positive, s3.negative) == (f"{caption[:-1]}, {pos}", neg)
+
+
+def test_every_command_takes_the_same_adapter_names():
+    """One list: every name the adapters registry has, and nothing else (no second source of restorers)."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    assert not (root / "rescap" / "restorers.py").exists()
+    names = set(available_adapters())
+    assert {"sd", "s3diff", "diffusers", "supir", "seesr", "osediff", "pasd", "diffbir", "hypir", "spire", "dreamclear"} <= names
+    for name in names:
+        adapter = get_adapter(name)
+        assert adapter.slots and all(s.usable > 0 for s in adapter.slots) and adapter.description
