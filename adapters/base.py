@@ -153,6 +153,7 @@ class RestorerAdapter:
     default_negative_prompt: ClassVar[str] = ""
     caption_style: ClassVar[Literal["sentence", "tags"]] = "sentence"
     reads_files: ClassVar[str] = "no per-image prompt files: rescap writes <stem>.txt (the positive prompt) per image"
+    user_prompt_first: ClassVar[bool] = True  # where a user's own text goes: before the caption, or after it
 
     def __init__(self, tokenizer: str | None = None, quality_prompt: QualityPromptMode = "fit"):
         if quality_prompt not in QUALITY_PROMPT_MODES:
@@ -274,14 +275,22 @@ class RestorerAdapter:
         boundaries so that every slot still fits its window.
         """
         caption = bundle.caption
+        dropped: list[str] = []
         if user_prompt and user_prompt.strip():
             user = user_prompt.strip().rstrip(",")
-            caption = f"{user}, {caption}" if caption else user
+            if self.user_prompt_first or not caption:
+                caption = f"{user}, {caption}" if caption else user  # fitting cuts the caption's end, never the user's text
+            else:  # the caption is cut to leave the user's text its room
+                room = self.caption_budget(self.slots[0]) - self.counter.count(f", {user}")
+                fitted, dropped = self.fit_caption(caption, self.slots[0], limit=max(room, 0))
+                caption = f"{strip_end_mark(fitted)}, {user}" if fitted else user
         negative = bundle.negative_prompt
         if user_negative and user_negative.strip():
             user_neg = user_negative.strip().rstrip(",")
             negative = f"{user_neg}, {negative}" if negative else user_neg
-        return self.final_prompts_for(caption, negative, bundle.restoration_prompt)
+        final = self.final_prompts_for(caption, negative, bundle.restoration_prompt)
+        final.dropped = dropped + final.dropped
+        return final
 
     def positive_for(self, caption: str) -> str:
         """The final positive prompt (first slot) for a caption."""

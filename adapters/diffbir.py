@@ -7,6 +7,9 @@ prompt as ``", ".join([t for t in [caption, pos_prompt] if t])`` (empty strings 
 negative prompt goes as is. Defaults (inference.py, v2.1): pos_prompt = SUPIR's a_prompt, neg_prompt
 = SUPIR's n_prompt ending in "over-smooth."; the v2 README runs ``--pos_prompt ''`` with neg_prompt
 "low quality, blurry, low-resolution, noisy, unsharp, weird textures". OpenCLIP, 77 tokens.
+Upstream keeps a caption's final "." before the join ("snow., Cinematic"); rescap drops it. Not
+modelled (rescap does not run DiffBIR): cfg_scale 6.0 in inference.py, 8 in the v2.1 README and
+gradio, 4 in the v2 README.
 
 ``RescapCaptioner`` is such a captioner object: ``loop.captioner = RescapCaptioner(...)`` in a
 DiffBIR process replaces LLaVA with rescap's budgeted, filtered captions.

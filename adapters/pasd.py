@@ -7,7 +7,9 @@ and "noisy"->"clean", sets ``validation_prompt = caption`` when ``--prompt`` is 
 162/169), then ``validation_prompt += args.added_prompt`` (line 217) with no separator: upstream
 sends "...on the grassclean, high-resolution, 8k", and CLIP merges the caption's last word into
 "clean". rescap joins with ", " instead, as PASD's own classification/detection/none modes do
-(their prompts end in ", "), so every word stays a word. Added prompt "clean, high-resolution,
+(their prompts end in ", "), so every word stays a word. A user's ``--prompt`` goes after the
+caption, as upstream puts it (rescap's separator: ", "). Not done: upstream's
+"blurry"->"clear" replacement (rescap removes degradation words instead). Added prompt "clean, high-resolution,
 8k"; negative "blurry, dotted, noise, raster lines, unclear, lowres, over-smoothed"; SD1.5, CLIP-L
 77. The pipeline call is ``pipeline(args, prompt, image, num_inference_steps, generator,
 guidance_scale, negative_prompt, conditioning_scale)`` (``args`` first); it needs PASD's checkout
@@ -34,6 +36,7 @@ class PASDAdapter(RestorerAdapter):
     repository = "https://github.com/yangxy/PASD"
     commit = "396f9ac"
 
+    user_prompt_first = False  # test_pasd.py:162: f"{caption}, {args.prompt}"
     default_quality_prompt = SD_ADDED_PROMPT
     default_negative_prompt = "blurry, dotted, noise, raster lines, unclear, lowres, over-smoothed"
 

@@ -3,12 +3,16 @@
 - SeeSR: "SeeSR: Towards Semantics-Aware Real-World Image Super-Resolution" (Wu et al., CVPR 2024).
   Upstream https://github.com/cswry/SeeSR, verified at commit 8edecc7. ``test_seesr.py``
   builds ``f"{tags}, {prompt},"`` then appends ``--added_prompt`` ("clean, high-resolution, 8k");
-  negative "dotted, noise, blur, lowres, smooth"; CLIP window 77. Its shipped script passes
-  ``--prompt None``, which puts a literal "None" in every prompt: rescap never writes one, and
-  with no user prompt it drops the empty slot (``"tags, clean, ..."`` rather than ``"tags, ,clean"``).
+  negative "dotted, noise, blur, lowres, smooth"; OpenCLIP (SD2-base) window 77; guidance 5.5
+  (6.5 before 3a16b9d). With the README's ``--prompt ''`` upstream sends ``"tags, ,clean, ..."``,
+  and ``scripts/test_seesr.sh`` passes ``--prompt None``, a literal "None" in every prompt: rescap
+  never writes one, and with no user prompt it drops the empty slot (``"tags, clean, ..."``); a
+  user prompt goes after the tags in upstream's exact form (``"tags, user,clean, ..."``;
+  gradio_seesr.py puts it first instead).
 - OSEDiff: "One-Step Effective Diffusion Network for Real-World Image Super-Resolution"
   (Wu et al., NeurIPS 2024). Upstream https://github.com/cswry/OSEDiff, verified at commit
-  fcc4f09. ``f"{tags}, {prompt},"``, no added or negative prompt (one step).
+  fcc4f09. ``f"{tags}, {prompt},"``, no added or negative prompt (one step); with an empty
+  prompt rescap writes the tags alone (upstream: ``"tags, ,"``).
 
 rescap's captions for these restorers are tag lists (the captioner's ``tags`` style), replacing
 the DAPE/RAM tags. Neither script reads per-image prompts; rescap writes ``<stem>.txt`` files (as

@@ -10,6 +10,7 @@ or with a fixed prompt.
   image (``pos_prompt`` / ``neg_prompt`` in ``src/my_utils/testing_utils.py``), and a learned
   network reads the degradation from the pixels. rescap puts the caption before that fixed prompt
   (``", ".join``) for a script patched to take per-image text, and writes ``<stem>.txt``.
+  Upstream's guidance is fixed at 1.07 (s3diff_tile.py:54; not modelled: rescap does not run it).
 
 Example:
     >>> from rescap.adapters import get_adapter
