@@ -28,7 +28,10 @@ from .steps import (
 )
 from .templates import PromptTemplates
 
-CAPTION_STEPS = ("caption", "single")
+# Degradation words are banned only where the caption is written alone: in ``single`` the same answer
+# also holds the VLM's reading of the degradation, which must be free to name it (the filter still
+# cleans that mode's caption afterwards).
+BANNED_IN_STEPS = ("caption",)
 
 
 class StepRunner:
@@ -61,7 +64,7 @@ class StepRunner:
         return self.templates.render(step, **context), schemas[step]()
 
     def params(self, step: str, schema: dict) -> GenerationParams:
-        banned = self.banned_words if step in CAPTION_STEPS else []
+        banned = self.banned_words if step in BANNED_IN_STEPS else []
         return GenerationParams(max_new_tokens=token_budget(schema), json_schema=schema, seed=self.config.seed, banned_words=banned)
 
     def run(self, items: list[PreparedImage], step: str, progress: Callable[[str], None] | None = None) -> None:

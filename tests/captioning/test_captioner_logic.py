@@ -131,3 +131,30 @@ def test_no_vlm_bundle(noisy):
 def test_every_restorer_budget_holds_for_a_long_caption(noisy, restorer, window):
     bundle = Captioner(ScriptedBackend(script()), relevance=None, restorer=restorer, policy=None).caption(noisy)
     assert bundle.token_counts.positive <= window - (1 if restorer == "dreamclear" else 2)
+
+
+class ParamsSpy(ScriptedBackend):
+    def __init__(self, answer):
+        super().__init__(answer)
+        self.params: dict[str, object] = {}
+
+    def _generate(self, conversations, params):
+        out = super()._generate(conversations, params)
+        self.params[self.calls[-1][0]] = params
+        return out
+
+
+@pytest.mark.parametrize("mode", ["chain", "single"])
+def test_degradation_words_are_banned_while_the_caption_is_written(noisy, mode):
+    from rescap.text.degradation_words import banned_words
+
+    spy = ParamsSpy(script())
+    Captioner(spy, relevance=None, mode=mode).caption(noisy)
+    for step, params in spy.params.items():
+        if step == "caption":
+            assert set(params.banned_words) == set(banned_words()) and "blurry" in params.banned_words
+        else:  # the analysis steps must stay free to name the degradation
+            assert params.banned_words == []
+    off = ParamsSpy(script())
+    Captioner(off, relevance=None, ban_degradation_words=False).caption(noisy)
+    assert all(p.banned_words == [] for p in off.params.values())
