@@ -55,7 +55,7 @@ def caption(
     from ..control.richness import RichnessPolicy, parse_richness
     from ..files import iter_image_files
     from .adapters import load_adapter
-    from .console import progress_bar, stderr_console
+    from .console import progress_bar, stderr_console, streams_to_terminal
 
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
     try:
@@ -77,7 +77,7 @@ def caption(
     )  # fmt: skip
     failed = 0
     rows = []
-    progress, task = progress_bar("captioning", len(files), enabled=len(files) > 3)
+    progress, task = progress_bar("captioning", len(files), enabled=len(files) > 3 and not (json_output and streams_to_terminal()))
     with progress:
         for start in range(0, len(files), batch_size):
             chunk = files[start : start + batch_size]

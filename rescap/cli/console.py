@@ -1,4 +1,10 @@
-"""Shared rich consoles and progress bars for the commands."""
+"""Shared rich consoles and progress bars for the commands.
+
+The rule: stdout carries only the data a user asked for (JSON lines, or a table), byte-exact and
+never wrapped when it is not a terminal; progress, notes and warnings go to stderr. So the progress
+bar never redirects stdout (rich's default would send the data to stderr), and it stays off while
+data streams to a stdout that is the same terminal (the lines themselves show the progress).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,20 @@ def stderr_console():
 
 @lru_cache(maxsize=1)
 def stdout_console():
+    """Tables for stdout: as wide as the terminal, or unbounded (no wrapped paths) in a file or pipe."""
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    terminal = sys.stdout.isatty()
+    return Console(width=None if terminal else 100_000, soft_wrap=not terminal)
+
+
+def streams_to_terminal() -> bool:
+    """Whether data written to stdout lands on a terminal (then a live bar would tear it)."""
+    import sys
+
+    return sys.stdout.isatty()
 
 
 def progress_bar(label: str, total: int | None, *, enabled: bool = True, transient: bool = True):
@@ -35,7 +52,7 @@ def progress_bar(label: str, total: int | None, *, enabled: bool = True, transie
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
         TimeRemainingColumn(), TextColumn("{task.fields[status]}"), console=console, transient=transient,
-        disable=not (enabled and console.is_terminal),
+        disable=not (enabled and console.is_terminal), redirect_stdout=False, redirect_stderr=False,
     )  # fmt: skip
     task = progress.add_task(label, total=total, status="")
     return progress, task

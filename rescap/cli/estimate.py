@@ -44,7 +44,7 @@ def estimate(
     """
     from ..degradation import estimate_degradation
     from ..files import iter_image_files
-    from .console import progress_bar
+    from .console import progress_bar, streams_to_terminal
 
     files = list(iter_image_files(paths))
     if not files:
@@ -53,7 +53,7 @@ def estimate(
 
     failed = 0
     rows: list[tuple[str, object]] = []
-    progress, task = progress_bar("estimating", len(files), enabled=len(files) > 3)
+    progress, task = progress_bar("estimating", len(files), enabled=len(files) > 3 and not (json_output and streams_to_terminal()))
     with progress:
         for path in files:
             try:
