@@ -359,7 +359,7 @@ class RestorerAdapter:
     def load(self, path: str | None, device: str = "cpu", **options: Any) -> Any:
         """Load the restorer (from a checkout or a model id); ``RestorerUnavailable`` when it cannot run."""
         raise RestorerUnavailable(
-            f"{self.name} cannot run from rescap here: point --restorer-path at a {self.name} checkout with its weights, "
+            f"{self.name} cannot run from rescap here: point --restorer-model at a {self.name} checkout with its weights, "
             "or use the exported prompt files with its own scripts"
         )
 

@@ -75,11 +75,11 @@ class DiffusersAdapter(RestorerAdapter):
         from ..extras import require
 
         if not path:
-            raise ValueError("the diffusers adapter needs --model/--restorer-path: a hub id or a pipeline folder")
+            raise ValueError("the diffusers adapter needs --restorer-model: a hub id or a saved pipeline folder")
         ensure_torchvision_importable()
         diffusers = require("diffusers", "diffusers")
         torch = require("torch", "diffusers")
-        resolved = resolve_model(path, None, "diffusers", "--restorer-path /path/to/pipeline (a save_pretrained folder)")
+        resolved = resolve_model(path, None, "diffusers", "--restorer-model /path/to/pipeline (a save_pretrained folder)")
         kwargs: dict[str, Any] = {"local_files_only": resolved.local_only}
         if dtype:
             kwargs["torch_dtype"] = getattr(torch, dtype)
@@ -102,7 +102,7 @@ class DiffusersAdapter(RestorerAdapter):
 
     def use_folder(self, path: str | Path) -> None:
         """The same from a saved pipeline folder, reading only ``model_index.json`` and the tokenizers
-        (no weights): what ``rescap prompt --restorer diffusers --restorer-path DIR`` needs."""
+        (no weights): what ``rescap prompt --restorer diffusers --restorer-model DIR`` needs."""
         from ..backends.torch_compat import ensure_torchvision_importable
         from ..extras import require
 

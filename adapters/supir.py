@@ -13,7 +13,7 @@ what is left (SUPIR's own pipeline, with long LLaVA captions, truncates ``p_p`` 
 Upstream captions the stage-1 denoised 512-px copy with LLaVA (test.py:84-92); rescap captions
 the input it is given. test.py's seed default is 1234; rescap uses ``--seed`` (default 0).
 
-In-process: with ``--restorer-path`` pointing at a SUPIR checkout (its weights set up as its README
+In-process: with ``--restorer-model`` pointing at a SUPIR checkout (its weights set up as its README
 says), rescap calls ``create_SUPIR_model(config, SUPIR_sign)`` and
 ``batchify_sample(x, p, p_p=..., n_p=..., ...)`` with test.py's defaults, replacing the LLaVA step.
 Otherwise it writes one caption file per image (``<stem>.txt``, mirrored layout).

@@ -49,7 +49,7 @@ def generate(folder: Path, n: int, size: int = 64) -> None:
 
 def recaption(source: Path, out: Path, model: str, batch: int, *extra: str) -> dict:
     cmd = [sys.executable, "-c", PEAK, sys.executable, "-m", "rescap.cli", "recaption", str(source), "-o", str(out),
-           "--model", model, "--relevance", "off", "-b", str(batch), *OPTIONS, *extra]  # fmt: skip
+           "--vlm", model, "--relevance", "off", "-b", str(batch), *OPTIONS, *extra]  # fmt: skip
     start = time.perf_counter()
     run = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1", COLUMNS="400"))
     wall = time.perf_counter() - start

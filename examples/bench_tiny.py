@@ -7,7 +7,7 @@ files and the report are what a real one produces.
 
 With real models the same call is, for example:
 
-    rescap bench lq/ --gt hq/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler -o report/
+    rescap bench lq/ --gt hq/ --restorer diffusers --restorer-model stabilityai/stable-diffusion-x4-upscaler -o report/
 """
 
 import sys

@@ -88,7 +88,7 @@ def wrap(
     negative_arg: str | None = "negative_prompt",
     image_arg: str = "image",
     *,
-    captioner: Captioner | str | None = None,
+    captioner: Captioner | str | None = "transformers:",
     adapter: Any = None,
     hook: Callable[[PromptBundle], PromptBundle | None] | None = None,
     **captioner_options: Any,
@@ -96,7 +96,8 @@ def wrap(
     """Wrap a diffusers pipeline or any callable so each call gets rescap's prompts for its image.
 
     - ``prompt_arg``/``negative_arg``/``image_arg`` name the restorer's arguments.
-    - ``captioner``: a ``Captioner``, a VLM model string, or ``None`` for the default model.
+    - ``captioner``: a ``Captioner``, a VLM model string (default: the default CPU model), or
+      ``None`` for no VLM (degradation-only prompts), as ``Captioner(None)`` means.
       ``captioner_options`` go to the ``Captioner`` built here (``richness`` policy, ``relevance``...).
     - ``adapter``: a ``RestorerAdapter`` or its name; by default the diffusers adapter, which counts
       tokens with the pipeline's own tokenizer when it has one.
@@ -112,5 +113,5 @@ def wrap(
         adapter.use_pipeline(restorer)  # the pipeline's own tokenizers and windows, one slot per text argument
     if not isinstance(captioner, Captioner):
         options = {"restorer": adapter, **captioner_options}
-        captioner = Captioner(captioner, **options) if captioner is not None else Captioner(**options)
+        captioner = Captioner(captioner, **options)
     return WrappedRestorer(restorer, captioner, adapter, prompt_arg, negative_arg, image_arg, hook)

@@ -154,7 +154,7 @@ def not_found_message(
         + (
             f"  - pass the folder: {local_hint}\n"
             if local_hint
-            else f"  - pass the folder: --model {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
+            else f"  - pass the folder: --vlm {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
         )
         + f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
     )

@@ -5,7 +5,7 @@ A third party adds a backend by declaring, in its own package::
     [project.entry-points."rescap.backends"]
     mybackend = "my_package.module:MyBackend"   # a VLMBackend subclass
 
-after which ``rescap backends list`` shows it and ``--model mybackend:<model>`` uses it. Listing
+after which ``rescap backends list`` shows it and ``--vlm mybackend:<model>`` uses it. Listing
 reads the entry points' metadata only: no backend module is imported until one is created.
 
 Model strings carry their source: ``transformers:<hub id or path>``, ``vllm:<hub id or path>``,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..control.relevance import DEFAULT_MARGIN
 from ..control.richness import RichnessPolicy
@@ -44,3 +44,11 @@ class CaptionerConfig(BaseModel):
     ban_degradation_words: bool = True
     tokenizer: str | None = None
     quality_prompt: Literal["fit", "keep", "drop"] = "fit"
+
+    @field_validator("relevance", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        """"off", "none", "no" and False mean no relevance filter, as on the command line."""
+        if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "none", "no", "")):
+            return None
+        return value

@@ -14,7 +14,7 @@ _BUILTIN_NEEDS = {"transformers": "transformers", "vllm": "vllm", "openai": "ope
 def list_backends(json_output: bool = typer.Option(False, "--json", help="One JSON object per backend.")) -> None:
     """List the backends registered in the ``rescap.backends`` entry-point group.
 
-    Use one with --model NAME:MODEL, e.g. transformers:HuggingFaceTB/SmolVLM-500M-Instruct,
+    Use one with --vlm NAME:MODEL, e.g. transformers:HuggingFaceTB/SmolVLM-500M-Instruct,
     vllm:/models/qwen, openai:gpt-4o-mini --base-url http://127.0.0.1:8000/v1.
     """
     import json

@@ -14,7 +14,8 @@ def bench(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="IMAGES"),
     restorer: str = options.RESTORER,
     output: Path = typer.Option(..., "-o", "--output", help="Report folder: results.csv, results.json, report.html, outputs/."),
-    restorer_path: Optional[str] = options.RESTORER_PATH,
+    restorer_model: Optional[str] = options.RESTORER_MODEL,
+    restorer_path: Optional[str] = options.RESTORER_MODEL_OLD,
     gt: Optional[Path] = typer.Option(None, "--gt", help="Ground-truth folder (same relative paths or names): full-reference metrics."),
     policies: Optional[str] = typer.Option(
         None, "--policies",
@@ -25,17 +26,17 @@ def bench(
         None, "--metrics",
         help="Comma-separated pyiqa metric names, 'auto' (psnr,ssim,lpips,dists with --gt; musiq,maniqa,clipiqa,liqe,niqe) or 'none'.",
     ),  # fmt: skip
-    vlm: str = options.VLM,
+    vlm: Optional[str] = options.VLM,
     base_url: Optional[str] = options.BASE_URL,
-    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model (rescap policies get degradation-only prompts)."),
+    no_vlm: bool = options.NO_VLM,
     relevance: str = options.RELEVANCE,
     captions: Optional[Path] = typer.Option(None, "--captions", help="Your captions, DIR/<relative path>.txt, for the sidecar policy."),
-    seed: int = typer.Option(0, "--seed", help="Sampler seed, the same for every policy."),
+    seed: int = options.SEED,
     steps: Optional[int] = options.STEPS,
     strength: Optional[float] = options.STRENGTH,
     guidance: Optional[float] = options.GUIDANCE,
-    device: str = typer.Option("cpu", "--device", help="Device for the restorer and the metrics (cpu, cuda, cuda:1)."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images captioned per VLM call."),
+    device: str = options.DEVICE,
+    batch_size: int = options.BATCH_SIZE,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over: delete earlier results in the report folder."),
 ) -> None:
@@ -51,7 +52,7 @@ def bench(
 
     Example:
 
-        rescap bench lq/ --gt hq/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler -o report/
+        rescap bench lq/ --gt hq/ --restorer diffusers --restorer-model stabilityai/stable-diffusion-x4-upscaler -o report/
     """
     from rich.markup import escape
 
@@ -62,6 +63,11 @@ def bench(
     from ..extras import MissingExtraError
     from .console import progress_bar, stderr_console
 
+    from .adapters import load_adapter
+
+    load_adapter(restorer)  # an unknown name is a one-line error before anything loads
+    restorer_path = options.restorer_model_of(restorer_model, restorer_path)
+    vlm = options.vlm_of(vlm, None)
     console = stderr_console()
     progress, task = progress_bar("benchmarking", None)
     try:

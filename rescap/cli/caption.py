@@ -11,32 +11,25 @@ import typer
 
 from . import options
 
-_RICHNESS_HELP = "auto (fit to degradation and content), short, medium, long, or a number of tokens."
-
 
 def caption(
     paths: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="PATH"),
-    model: str = typer.Option(
-        "transformers:", "--model", "-m",
-        help="VLM as source:model - transformers:<hub id or folder>, vllm:<...>, openai:<name> (with --base-url). "
-        "'transformers:' alone is the default CPU model.",
-    ),  # fmt: skip
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
-    richness: str = typer.Option("auto", "--richness", "-r", help=_RICHNESS_HELP),
+    vlm: Optional[str] = options.VLM,
+    model: Optional[str] = options.VLM_OLD,
+    base_url: Optional[str] = options.BASE_URL,
+    richness: str = options.RICHNESS,
     restorer: str = options.RESTORER_OR_SD,
     quality_prompt: str = options.QUALITY_PROMPT,
-    json_output: bool = typer.Option(False, "--json", help="One JSON object per line per image (the whole PromptBundle)."),
-    no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only bundle (negative and restoration prompts)."),
-    mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain (3 calls), fused (2), single (1)."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per batched VLM call."),
-    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
+    json_output: bool = options.JSON_OUTPUT,
+    no_vlm: bool = options.NO_VLM,
+    mode: str = options.MODE,
+    batch_size: int = options.BATCH_SIZE,
+    relevance: str = options.RELEVANCE,
     tokenizer: Optional[str] = options.TOKENIZER,
     prompts_dir: Optional[str] = typer.Option(None, "--prompts", help="Folder of prompt templates overriding the built-in ones."),
     embeddings: bool = typer.Option(False, "--embeddings", help="Add the CLIP image embedding to each bundle."),
     max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
-    backend_option: Optional[List[str]] = typer.Option(
-        None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. gpu_memory_utilization=0.5)."
-    ),
+    backend_option: Optional[List[str]] = options.BACKEND_OPTION,
 ) -> None:
     """Caption images for a restorer: degradation, chain of thought on a VLM, richness and relevance control.
 
@@ -48,7 +41,7 @@ def caption(
 
         rescap caption photo.jpg --restorer supir
 
-        rescap caption photos/ --model transformers:/models/smolvlm --richness long --json > prompts.jsonl
+        rescap caption photos/ --vlm transformers:/models/smolvlm --richness long --json > prompts.jsonl
 
         rescap caption photo.png --no-vlm --restorer spire --json
     """
@@ -58,6 +51,7 @@ def caption(
     from .console import progress_bar, stderr_console, streams_to_terminal
 
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
+    model = options.vlm_of(vlm, model)
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
     except ValueError as exc:

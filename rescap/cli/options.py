@@ -1,25 +1,79 @@
-"""Options several commands share (``prompt``, ``restore``, ``bench``): one declaration each, so
-their flags and help read the same everywhere."""
+"""Every option more than one command takes, declared once: the same flag, default and help
+everywhere. One name per concept: ``--vlm`` is the captioning model, ``--restorer`` the adapter and
+``--restorer-model`` the restorer's own weights or pipeline. Old spellings (``--model``/``-m`` for
+the VLM in caption/recaption, ``--restorer-path``/``--model`` for the restorer in prompt/restore/
+bench) still work, hidden, with a note on stderr.
+"""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
-RESTORER = typer.Option(..., "--restorer", help="Adapter name (rescap adapters list).")
+DEFAULT_VLM = "transformers:"
+
+# -- the restorer ------------------------------------------------------------------------------
+RESTORER = typer.Option(..., "--restorer", help="Restorer adapter name (rescap adapters list).")
 RESTORER_OR_SD = typer.Option("sd", "--restorer", help="Restorer whose text rules to fit: an adapter name (rescap adapters list).")
+RESTORER_MODEL = typer.Option(
+    None, "--restorer-model",
+    help="The restorer itself: a checkout folder, or a diffusers hub id / saved pipeline folder "
+    "(in rescap prompt: the pipeline whose tokenizers and windows set each text slot).",
+)
+RESTORER_MODEL_OLD = typer.Option(None, "--restorer-path", "--model", hidden=True, help="Old name of --restorer-model.")
 QUALITY_PROMPT = typer.Option(
     "fit", "--quality-prompt",
     help="The restorer's quality prompt: fit (the caption first, the quality prompt trimmed at commas to what is left), "
     "keep (all of it, the caption budgeted around it), or drop.",
 )  # fmt: skip
 TOKENIZER = typer.Option(None, "--tokenizer", help="Folder of the restorer's own tokenizer (default: rescap's shipped CLIP/T5 vocabularies).")
-RESTORER_PATH = typer.Option(
-    None, "--restorer-path", "--model", help="The restorer: a checkout folder, or a diffusers hub id / pipeline folder."
-)
-VLM = typer.Option("transformers:", "--vlm", help="Captioning model, source:model (as in rescap caption --model).")
+
+# -- the captioning model ----------------------------------------------------------------------
+VLM = typer.Option(
+    None, "--vlm",
+    help="Captioning model, source:model: transformers:<hub id or folder>, vllm:<...>, openai:<name> (with --base-url). "
+    f"Default: {DEFAULT_VLM} (the default CPU model).",
+)  # fmt: skip
+VLM_OLD = typer.Option(None, "--model", "-m", hidden=True, help="Old name of --vlm.")
+NO_VLM = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts (negative and restoration prompts).")
 BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models.")
-RICHNESS = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens.")
+BACKEND_OPTION = typer.Option(
+    None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. gpu_memory_utilization=0.5)."
+)
+MODE = typer.Option("chain", "--mode", help="Chain of thought: chain (3 VLM calls), fused (2) or single (1).")
+BATCH_SIZE = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batched VLM call.")
+RICHNESS = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens (a cap).")
 RELEVANCE = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder.")
+USER_PROMPT = typer.Option(None, "--prompt", help="Your own text, merged with every caption (never dropped).")
+USER_NEGATIVE = typer.Option(None, "--negative", help="Your own negative text, merged before the negative prompt.")
+JSON_OUTPUT = typer.Option(False, "--json", help="JSON lines on stdout.")
+
+# -- running a restorer ------------------------------------------------------------------------
 STEPS = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them).")
 STRENGTH = typer.Option(None, "--strength", help="img2img strength (pipelines that take it).")
 GUIDANCE = typer.Option(None, "--guidance", help="Classifier-free guidance scale.")
+SEED = typer.Option(0, "--seed", help="Seed of the restorer's sampler (the same for every image and policy).")
+DEVICE = typer.Option("cpu", "--device", help="Device for the restorer and the bench's metrics (cpu, cuda, cuda:1).")
+
+
+def _note(text: str) -> None:
+    typer.echo(f"note: {text}", err=True)
+
+
+def chosen(new: Optional[str], old: Optional[str], new_flag: str, old_flag: str, default: Optional[str] = None) -> Optional[str]:
+    """The value of an option that has an old spelling: the new flag wins; both with different values is an error."""
+    if old is not None:
+        if new is not None and new != old:
+            typer.echo(f"error: {old_flag} (the old name of {new_flag}) and {new_flag} disagree; give {new_flag} only", err=True)
+            raise typer.Exit(2)
+        _note(f"{old_flag} is now {new_flag} (the old name still works)")
+    return new if new is not None else old if old is not None else default
+
+
+def vlm_of(vlm: Optional[str], old: Optional[str]) -> str:
+    return chosen(vlm, old, "--vlm", "--model", DEFAULT_VLM) or DEFAULT_VLM
+
+
+def restorer_model_of(new: Optional[str], old: Optional[str]) -> Optional[str]:
+    return chosen(new, old, "--restorer-model", "--restorer-path/--model")

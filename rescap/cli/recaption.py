@@ -25,28 +25,27 @@ def recaption(
     source: Path = typer.Argument(..., help="Folder tree, text file of paths, JSONL/Parquet/CSV manifest, or .tar shards.", show_default=False),
     output: Path = typer.Option(..., "-o", "--output", help="JSONL file (default format), or folder for parquet/txt."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet, or txt (sidecar caption files)."),
-    model: str = typer.Option("transformers:", "--model", "-m", help="VLM as source:model (as in rescap caption)."),
-    backend: Optional[str] = typer.Option(None, "--backend", help="Backend for a --model without a source prefix."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models."),
+    vlm: Optional[str] = options.VLM,
+    model: Optional[str] = options.VLM_OLD,
+    backend: Optional[str] = typer.Option(None, "--backend", help="Backend for a --vlm without a source prefix."),
+    base_url: Optional[str] = options.BASE_URL,
     engine: str = typer.Option("local", "--engine", help="local, or ray (Ray Data, for clusters)."),
-    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per batched VLM call."),
+    batch_size: int = options.BATCH_SIZE,
     restorer: str = options.RESTORER_OR_SD,
     quality_prompt: str = options.QUALITY_PROMPT,
-    richness: str = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens."),
+    richness: str = options.RICHNESS,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Caption at most this many images (of those left)."),
     shard: Optional[str] = typer.Option(None, "--shard", help="i/n: this process takes shard i of n (0-based)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Redo images whose earlier attempt failed."),
-    no_vlm: bool = typer.Option(False, "--no-vlm", help="No model: degradation-only records."),
-    relevance: str = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder."),
-    mode: str = typer.Option("chain", "--mode", help="Chain of thought: chain, fused or single."),
+    no_vlm: bool = options.NO_VLM,
+    relevance: str = options.RELEVANCE,
+    mode: str = options.MODE,
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding and estimating ahead of the VLM."),
     path_column: Optional[str] = typer.Option(None, "--path-column", help="Manifest column holding image paths."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local one)."),
     ray_actors: int = typer.Option(1, "--ray-actors", min=1, help="Captioning actors (one model each) for --engine ray."),
     ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs each captioning actor reserves."),
-    backend_option: Optional[list[str]] = typer.Option(
-        None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. max_model_len=4096)."
-    ),
+    backend_option: Optional[list[str]] = options.BACKEND_OPTION,
 ) -> None:
     """Re-caption a dataset: one record per image, resumable after any crash.
 
@@ -59,7 +58,7 @@ def recaption(
 
     Examples:
 
-        rescap recaption photos/ -o captions.jsonl --model transformers:/models/smolvlm
+        rescap recaption photos/ -o captions.jsonl --vlm transformers:/models/smolvlm
 
         rescap recaption manifest.parquet -o captions/ --format parquet --shard 0/4
 
@@ -81,7 +80,7 @@ def recaption(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    model = _with_backend(model, backend)
+    model = _with_backend(options.vlm_of(vlm, model), backend)
     target = _output_for(output, fmt, shard_spec)
 
     if engine == "ray":
@@ -148,7 +147,7 @@ def _with_backend(model: str, backend: Optional[str]) -> str:
     prefix, sep, rest = model.partition(":")
     if sep and prefix in available_backends():
         if prefix != backend:
-            typer.echo(f"error: --backend {backend} contradicts --model {model}", err=True)
+            typer.echo(f"error: --backend {backend} contradicts --vlm {model}", err=True)
             raise typer.Exit(2)
         return model
     return f"{backend}:{model}"

@@ -15,7 +15,7 @@ from . import options
 from .adapters import load_adapter
 
 
-def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
+def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode, backend_options=None):
     """A Captioner fitted to the adapter's restorer (budget and counter)."""
     from ..control.richness import RichnessPolicy, parse_richness
     from .caption import _make_captioner
@@ -25,7 +25,7 @@ def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode):
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    return _make_captioner(no_vlm, vlm, base_url, policy, adapter, relevance, mode)
+    return _make_captioner(no_vlm, vlm, base_url, policy, adapter, relevance, mode, backend_options=backend_options)
 
 
 def _bundle_from_caption(captioner, image: Path, caption: str):
@@ -42,20 +42,19 @@ def _bundle_from_caption(captioner, image: Path, caption: str):
 def prompt(
     image: Path = typer.Argument(..., help="The image to make prompts for.", show_default=False),
     restorer: str = options.RESTORER,
-    restorer_path: Optional[str] = typer.Option(
-        None, "--restorer-path", "--model", help="For diffusers: a saved pipeline folder, whose tokenizers and windows set each text slot."
-    ),
-    vlm: str = options.VLM,
+    restorer_model: Optional[str] = options.RESTORER_MODEL,
+    restorer_path: Optional[str] = options.RESTORER_MODEL_OLD,
+    vlm: Optional[str] = options.VLM,
     base_url: Optional[str] = options.BASE_URL,
-    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
+    no_vlm: bool = options.NO_VLM,
     caption_text: Optional[str] = typer.Option(None, "--caption", help="Use this caption instead of captioning."),
     richness: str = options.RICHNESS,
     relevance: str = options.RELEVANCE,
     tokenizer: Optional[str] = options.TOKENIZER,
     quality_prompt: str = options.QUALITY_PROMPT,
-    user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before the caption."),
-    user_negative: Optional[str] = typer.Option(None, "--negative", help="Your own negative text, merged first."),
-    json_output: bool = typer.Option(False, "--json", help="One JSON object: strings, counts, warnings."),
+    user_prompt: Optional[str] = options.USER_PROMPT,
+    user_negative: Optional[str] = options.USER_NEGATIVE,
+    json_output: bool = options.JSON_OUTPUT,
 ) -> None:
     """Show the exact positive/negative strings a restorer will receive, their token counts, and warnings.
 
@@ -65,6 +64,8 @@ def prompt(
     Example: rescap prompt photo.jpg --restorer supir --no-vlm
     """
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
+    restorer_path = options.restorer_model_of(restorer_model, restorer_path)
+    vlm = options.vlm_of(vlm, None)
     if restorer_path and hasattr(adapter, "use_folder"):
         try:
             adapter.use_folder(restorer_path)
@@ -109,21 +110,26 @@ def restore(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT"),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for restored images and their JSON records."),
     restorer: str = options.RESTORER,
-    restorer_path: Optional[str] = options.RESTORER_PATH,
-    vlm: str = options.VLM,
+    restorer_model: Optional[str] = options.RESTORER_MODEL,
+    restorer_path: Optional[str] = options.RESTORER_MODEL_OLD,
+    vlm: Optional[str] = options.VLM,
     base_url: Optional[str] = options.BASE_URL,
-    no_vlm: bool = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts."),
+    no_vlm: bool = options.NO_VLM,
     captions: Optional[Path] = typer.Option(None, "--captions", help="Read captions from DIR/<relative path>.txt instead."),
     richness: str = options.RICHNESS,
     relevance: str = options.RELEVANCE,
-    seed: int = typer.Option(0, "--seed", help="Seed of the restorer's sampler."),
+    seed: int = options.SEED,
     steps: Optional[int] = options.STEPS,
     strength: Optional[float] = options.STRENGTH,
     guidance: Optional[float] = options.GUIDANCE,
-    device: str = typer.Option("cpu", "--device", help="Device for the restorer (cpu, cuda, cuda:1)."),
+    device: str = options.DEVICE,
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo images whose output already exists."),
-    user_prompt: Optional[str] = typer.Option(None, "--prompt", help="Your own text, merged before every caption."),
+    user_prompt: Optional[str] = options.USER_PROMPT,
+    user_negative: Optional[str] = options.USER_NEGATIVE,
     quality_prompt: str = options.QUALITY_PROMPT,
+    mode: str = options.MODE,
+    batch_size: int = options.BATCH_SIZE,
+    backend_option: Optional[List[str]] = options.BACKEND_OPTION,
 ) -> None:
     """Caption each image (or read its caption file), build the restorer's exact prompts, restore it.
 
@@ -134,16 +140,21 @@ def restore(
 
     Examples:
 
-        rescap restore photos/ -o restored/ --restorer diffusers --model stabilityai/stable-diffusion-x4-upscaler
+        rescap restore photos/ -o restored/ --restorer diffusers --restorer-model stabilityai/stable-diffusion-x4-upscaler
 
         rescap restore photos/ -o prompts/ --restorer supir --no-vlm
     """
+    from rich.markup import escape
+
     from ..adapters import RestorerUnavailable
     from ..adapters.base import _relative
+    from ..captioning.bundle import CaptionFailure
     from ..files import iter_image_files, sidecar_caption
     from .console import progress_bar, stderr_console
 
     adapter = load_adapter(restorer, None, quality_prompt)
+    restorer_path = options.restorer_model_of(restorer_model, restorer_path)
+    vlm = options.vlm_of(vlm, None)
     files = list(iter_image_files(inputs))
     if not files:
         typer.echo("no image files found", err=True)
@@ -158,48 +169,65 @@ def restore(
     except Exception as exc:
         typer.echo(f"error: cannot load the restorer: {exc}", err=True)
         raise typer.Exit(2)
-    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, "chain")
+    from .caption import parse_backend_options
+
+    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
     output.mkdir(parents=True, exist_ok=True)
-    done = skipped = failed = 0
+    done = skipped = 0
+    failures: list[str] = []
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)
     with progress:
+        pending = []
         for path in files:
-            rel = _relative(path, root)
-            target = output / rel.with_suffix(".png")
-            record_path = output / rel.with_suffix(".json")
-            if runner is not None and target.exists() and not overwrite:
+            if runner is not None and (output / _relative(path, root).with_suffix(".png")).exists() and not overwrite:
                 skipped += 1
                 progress.advance(task)
-                continue
-            record: dict = {"file": str(path), "output": str(target) if runner is not None else None, "restorer": adapter.name, "rescap_version": __version__}
-            try:
-                t0 = time.perf_counter()
-                bundle = (
-                    _bundle_from_caption(captioner, path, sidecar_caption(path, rel, captions, beside_image=False))
-                    if captions is not None
-                    else captioner.caption(str(path))
-                )
-                t1 = time.perf_counter()
-                final = adapter.final_prompts(bundle, user_prompt)
-                record.update(prompts=final.model_dump(), check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"), restoration_prompt=bundle.restoration_prompt)
-                if runner is not None:
-                    from PIL import Image, ImageOps
+            else:
+                pending.append(path)
+        for start in range(0, len(pending), batch_size):
+            chunk = pending[start : start + batch_size]
+            t0 = time.perf_counter()
+            captioned: list = [None] * len(chunk)
+            if captions is None:  # one batched VLM call per step for the whole chunk
+                captioned = captioner.caption_batch([str(p) for p in chunk])
+            share = (time.perf_counter() - t0) / len(chunk)
+            for path, result in zip(chunk, captioned):
+                rel = _relative(path, root)
+                target = output / rel.with_suffix(".png")
+                record: dict = {"file": str(path), "output": str(target) if runner is not None else None, "restorer": adapter.name, "rescap_version": __version__}
+                try:
+                    t1 = time.perf_counter()
+                    if captions is not None:
+                        bundle = _bundle_from_caption(captioner, path, sidecar_caption(path, rel, captions, beside_image=False))
+                    elif isinstance(result, CaptionFailure):
+                        raise RuntimeError(f"caption failed at {result.stage}: {result.error}")
+                    else:
+                        bundle = result
+                    final = adapter.final_prompts(bundle, user_prompt, user_negative)
+                    record.update(prompts=final.model_dump(), check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"), restoration_prompt=bundle.restoration_prompt)
+                    t2 = time.perf_counter()
+                    if runner is not None:
+                        from PIL import Image, ImageOps
 
-                    with Image.open(path) as im:
-                        lq = ImageOps.exif_transpose(im).convert("RGB")
-                    restored = adapter.restore(runner, lq, final, seed=seed, steps=steps, strength=strength, guidance_scale=guidance)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    restored.save(target)
-                else:
-                    record["prompt_files"] = [str(p) for p in adapter.export(final, path, output, root)]
-                record["timings"] = {"prompts": t1 - t0, "restore": time.perf_counter() - t1, **bundle.timings}
-                done += 1
-            except Exception as exc:  # one image must not stop the batch
-                failed += 1
-                record["error"] = error_text(exc)
-            record_path.parent.mkdir(parents=True, exist_ok=True)
-            record_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
-            progress.advance(task)
+                        with Image.open(path) as im:
+                            lq = ImageOps.exif_transpose(im).convert("RGB")
+                        restored = adapter.restore(runner, lq, final, seed=seed, steps=steps, strength=strength, guidance_scale=guidance)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        restored.save(target)
+                    else:
+                        record["prompt_files"] = [str(p) for p in adapter.export(final, path, output, root)]
+                    record["timings"] = {"prompts": share + t2 - t1, "restore": time.perf_counter() - t2, **bundle.timings}
+                    done += 1
+                except Exception as exc:  # one image must not stop the batch
+                    record["error"] = error_text(exc)
+                    failures.append(f"{path}: {record['error']}")
+                record_path = output / rel.with_suffix(".json")
+                record_path.parent.mkdir(parents=True, exist_ok=True)
+                record_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+                progress.advance(task)
+    failed = len(failures)
+    for line in failures:
+        console.print(f"[red]failed:[/] {escape(line)}", highlight=False)
     verb = "restored" if runner is not None else "prompted"
     console.print(f"{done} {verb}, {skipped} skipped (already done), {failed} failed -> {output}")
     if captioner.backend is not None:

@@ -63,7 +63,7 @@ def test_restore_cli_runs_each_pipeline_with_the_bundle_strings(kind, tiny_pipel
 
     monkeypatch.setattr(DiffusersAdapter, "load", spying_load)
     out = tmp_path / "out"
-    args = ["restore", str(folder), "-o", str(out), "--restorer", "diffusers", "--model", tiny_pipelines[kind],
+    args = ["restore", str(folder), "-o", str(out), "--restorer", "diffusers", "--restorer-model", tiny_pipelines[kind],
             "--no-vlm", "--steps", "2", "--seed", "3", "--prompt", "a photo"]  # fmt: skip
     if kind != "upscale":
         args += ["--strength", "0.5"]
@@ -93,7 +93,7 @@ def test_restore_with_sidecar_captions_and_a_bad_file(tiny_pipelines, folder, tm
     (captions / "a.txt").write_text("A portrait of an astronaut.\n")
     (folder / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["restore", str(folder), "-o", str(out), "--restorer", "diffusers", "--model",
+    result = CliRunner().invoke(app, ["restore", str(folder), "-o", str(out), "--restorer", "diffusers", "--restorer-model",
                                       tiny_pipelines["img2img"], "--captions", str(captions), "--steps", "2", "--strength", "0.5"])  # fmt: skip
     assert result.exit_code == 1  # broken.png and the missing sub/b.txt caption
     assert json.loads((out / "a.json").read_text())["prompts"]["positive"] == "A portrait of an astronaut."

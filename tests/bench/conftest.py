@@ -96,7 +96,7 @@ def bench_run(models, bench_images, tmp_path_factory):
         return spies[-1]
 
     out = root / "report"
-    args = ["bench", str(lq), "--restorer", "diffusers", "--model", models["pipeline"], "--gt", str(bench_images / "hq"),
+    args = ["bench", str(lq), "--restorer", "diffusers", "--restorer-model", models["pipeline"], "--gt", str(bench_images / "hq"),
             "--vlm", models["vlm"], "--relevance", models["clip"], "--captions", str(captions), "--metrics", "psnr,ssim",
             "--steps", "2", "--strength", "0.6", "--seed", "7", "-o", str(out)]  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:

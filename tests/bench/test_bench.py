@@ -121,7 +121,7 @@ def test_missing_weights_skip_the_metric_and_the_bench_goes_on(models, bench_ima
 
 
 def test_bad_requests_fail_clearly(models, bench_images, tmp_path):
-    base = ["bench", str(bench_images / "lq"), "--restorer", "diffusers", "--model", models["pipeline"], "-o", str(tmp_path / "r")]
+    base = ["bench", str(bench_images / "lq"), "--restorer", "diffusers", "--restorer-model", models["pipeline"], "-o", str(tmp_path / "r")]
     for extra, expected in (
         (["--policies", "sometimes"], "unknown policy"),
         (["--no-vlm", "--policies", "plain"], "needs a captioning model"),
@@ -154,7 +154,7 @@ def test_a_restorer_that_cannot_run_here_gets_a_captions_report(bench_images, tm
 
 
 def _quick(models, inputs, out, *extra):
-    args = ["bench", *map(str, inputs), "--restorer", "diffusers", "--model", models["pipeline"], "--steps", "2",
+    args = ["bench", *map(str, inputs), "--restorer", "diffusers", "--restorer-model", models["pipeline"], "--steps", "2",
             "--strength", "0.6", "--metrics", "psnr", "-o", str(out), *extra]  # fmt: skip
     return runner.invoke(app, args)
 

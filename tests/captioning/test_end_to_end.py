@@ -64,7 +64,7 @@ def test_json_lines_from_the_cli(tiny, tmp_path, astronaut):
     Image.fromarray(add_gaussian_noise(astronaut, 20, seed=1)).save(tmp_path / "noisy.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
     result = CliRunner().invoke(app, [
-        "caption", str(tmp_path), "--model", f"transformers:{tiny['idefics3']}", "--relevance", tiny["clip"],
+        "caption", str(tmp_path), "--vlm", f"transformers:{tiny['idefics3']}", "--relevance", tiny["clip"],
         "--restorer", "pasd", "--richness", "medium", "--json",
     ])  # fmt: skip
     assert result.exit_code == 1, result.output
