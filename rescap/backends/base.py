@@ -143,9 +143,20 @@ class VLMBackend(abc.ABC):
     def __init__(self, model: str, *, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, **options: Any):
         if not model:
             raise ValueError(f"the {self.name or type(self).__name__} backend needs a model")
+        if options:  # a typo in -O KEY=VALUE must not pass silently
+            import inspect
+
+            known = sorted(
+                p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY or (p.default is not inspect.Parameter.empty and p.name != "model")
+            )  # fmt: skip
+            known = sorted({*known, "max_image_pixels"})
+            raise BackendError(
+                f"unknown option{'s' if len(options) > 1 else ''} for the {self.name or type(self).__name__} backend: "
+                f"{', '.join(sorted(options))} (it takes: {', '.join(known)})"
+            )
         self.model = model
         self.max_image_pixels = int(max_image_pixels)
-        self.options = options
         self.stats = BackendStats()
 
     @property

@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from ..plugins import PluginSpec, discover, unknown_name
@@ -60,6 +62,9 @@ def parse_model_string(model: str) -> tuple[str, str]:
     source, sep, rest = model.partition(":")
     if sep and source in available_backends():
         return source, rest
+    # "nosuch:foo" names a backend that is not there; "C:\\models\\x" (a drive) and hub ids are models
+    if sep and re.fullmatch(r"[a-z][a-z0-9_-]+", source) and not rest.startswith(("/", "\\")):
+        raise UnknownBackendError(unknown_name("backend", source, available_backends()))
     return DEFAULT_BACKEND, model
 
 

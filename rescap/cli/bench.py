@@ -84,7 +84,7 @@ def bench(
     except RestorerUnavailable as exc:  # a runner that fails later than load
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    except (BenchError, PolicyError, MetricError, BackendError, MissingExtraError, ValueError, FileNotFoundError) as exc:
+    except (BenchError, PolicyError, MetricError, BackendError, MissingExtraError, ValueError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
 

@@ -104,7 +104,7 @@ def recaption(
         adapter = load_adapter(restorer, None, quality_prompt)
         writer = make_writer(target, fmt)
         items = iter_source(source, path_column)
-    except (ValueError, KeyError, SourceError, ImportError) as exc:
+    except (ValueError, KeyError, SourceError, ImportError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     work = plan(items, writer, retry_failed=retry_failed, shard=shard_spec, limit=limit)

@@ -172,7 +172,11 @@ def restore(
     from .caption import parse_backend_options
 
     captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"error: cannot write to {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2)
     done = skipped = 0
     failures: list[str] = []
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)
