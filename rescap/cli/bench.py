@@ -61,11 +61,12 @@ def bench(
     from ..bench import BenchError, PolicyError, run_bench
     from ..bench.metrics import MetricError
     from ..extras import MissingExtraError
-    from .console import progress_bar, stderr_console
+    from .console import ensure_output_folder, progress_bar, stderr_console
 
     from .adapters import load_adapter
 
     load_adapter(restorer)  # an unknown name is a one-line error before anything loads
+    ensure_output_folder(output)
     restorer_path = options.restorer_model_of(restorer_model, restorer_path)
     vlm = options.vlm_of(vlm, None)
     console = stderr_console()

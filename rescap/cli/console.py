@@ -29,6 +29,17 @@ def stdout_console():
     return Console(width=None if terminal else 100_000, soft_wrap=not terminal)
 
 
+def ensure_output_folder(folder) -> None:
+    """Create an output folder, or a one-line error and exit 2 when it cannot be."""
+    import typer
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"error: cannot write to {folder}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2)
+
+
 def streams_to_terminal() -> bool:
     """Whether data written to stdout lands on a terminal (then a live bar would tear it)."""
     import sys

@@ -13,6 +13,7 @@ from .._version import __version__
 from ..errors import error_text
 from . import options
 from .adapters import load_adapter
+from .console import ensure_output_folder
 
 
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode, backend_options=None):
@@ -161,6 +162,7 @@ def restore(
         raise typer.Exit(1)
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
     console = stderr_console()
+    ensure_output_folder(output)  # before anything loads
     runner = None
     try:
         runner = adapter.load(restorer_path, device=device)
@@ -172,11 +174,6 @@ def restore(
     from .caption import parse_backend_options
 
     captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        typer.echo(f"error: cannot write to {output}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2)
     done = skipped = 0
     failures: list[str] = []
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)

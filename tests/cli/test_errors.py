@@ -1,0 +1,53 @@
+"""Set-up errors are one line on stderr, name the fix, and exit 2 (no traceback)."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from rescap.cli.app import app
+
+
+@pytest.fixture
+def image(tmp_path, astronaut):
+    path = tmp_path / "x.png"
+    Image.fromarray(astronaut).save(path)
+    return path
+
+
+def one_line_error(args, *expected):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("note:")]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def test_unknown_backend_prefix(image):
+    one_line_error(["caption", image, "--vlm", "nosuch:foo"], "no backend named 'nosuch'", "openai", "transformers", "vllm")
+
+
+def test_unknown_backend_option(image):
+    pytest.importorskip("openai")
+    one_line_error(["caption", image, "--vlm", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "-O", "nosuch=1"],
+                   "unknown option", "nosuch", "base_url")  # fmt: skip
+
+
+def test_bad_quality_prompt_mode(image):
+    one_line_error(["caption", image, "--no-vlm", "--quality-prompt", "bogus"], "fit, keep or drop", "'bogus'")
+
+
+def test_unwritable_outputs(image, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    one_line_error(["restore", image, "-o", blocker / "out", "--restorer", "hypir", "--no-vlm"], "cannot write")
+    one_line_error(["recaption", image.parent, "-o", blocker / "r.jsonl", "--no-vlm"])
+    one_line_error(["bench", image, "-o", blocker / "b", "--restorer", "hypir", "--no-vlm", "--metrics", "none", "--policies", "none"])
+
+
+def test_unknown_restorer_in_bench(image, tmp_path):
+    one_line_error(["bench", image, "-o", tmp_path / "b", "--restorer", "supr", "--no-vlm"], "did you mean 'supir'")
