@@ -31,3 +31,13 @@ def test_bench_example_writes_a_report(tmp_path):
     assert "rescap-auto" in done.stdout and "psnr" in done.stdout
     for name in ("report.html", "results.csv", "results.json"):
         assert (tmp_path / "report" / name).is_file()
+
+
+def test_text_per_restorer_example():
+    done = run(str(EXAMPLES / "text_per_restorer.py"), "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {"supir", "pasd", "dreamclear", "sd"} <= {r["restorer"] for r in rows}
+    assert all(s["tokens"] <= s["usable"] for r in rows for s in r["slots"])
