@@ -8,7 +8,7 @@ records every request body, and can be told which captions to give (in order, cy
 Example:
     >>> from rescap.testing.openai_standin import StandInServer
     >>> with StandInServer() as server:  # doctest: +SKIP
-    ...     backend = create_backend("openai:standin", base_url=server.url, api_key="x")
+    ...     backend = create_backend("openai:standin", base_url=server.url)
 """
 
 from __future__ import annotations

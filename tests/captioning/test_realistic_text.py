@@ -188,7 +188,7 @@ def test_every_restorer_gets_clean_exact_text_through_the_openai_backend(name, s
     from rescap.backends import create_backend
 
     with StandInServer() as server:
-        backend = create_backend("openai:standin-vlm", base_url=server.url, api_key="test-key")
+        backend = create_backend("openai:standin-vlm", base_url=server.url)
         bundles = Captioner(backend, restorer=name, relevance=None, mode="chain").caption_batch([severe] * 12)
         backend.close()
     adapter = get_adapter(name)
