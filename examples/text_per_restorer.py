@@ -54,7 +54,7 @@ def main() -> int:
         bundle = captioner.caption(args.image)
         slots = [{"argument": s.argument, "tokens": s.tokens, "usable": s.usable, "caption_tokens": s.caption_tokens} for s in bundle.token_counts.slots]
         if args.json:
-            print(json.dumps({"restorer": name, "caption": bundle.caption, "positive": bundle.positive_prompt, "slots": slots,
+            print(json.dumps({"restorer": name, "caption": bundle.caption, "positive_prompt": bundle.positive_prompt, "slots": slots,
                               "target": bundle.richness.target_tokens, "removed": bundle.removed}, ensure_ascii=False))  # fmt: skip
             continue
         counts = ", ".join(f"{s['argument']} {s['tokens']}/{s['usable']} (caption {s['caption_tokens']})" for s in slots)

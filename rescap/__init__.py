@@ -14,6 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .torch_compat import install_import_hook
+
+install_import_hook()  # torchvision next to a torch it was not built for: see torch_compat
 
 # public name -> module that defines it
 _LAZY = {

@@ -138,26 +138,16 @@ def is_missing_model_error(exc: BaseException) -> bool:
 def not_found_message(
     model: str, revision: str | None, backend: str, looked: list[str], cause: str = "", local_hint: str | None = None
 ) -> str:
+    """One line: which model, why, where rescap looked, and how to point it at a local copy."""
     at = f" at revision {revision}" if revision else ""
-    places = "\n".join(f"  - {p}" for p in looked)
-    hub_hint = (
-        f"  - on a machine with internet access: huggingface-cli download {model}"
-        + (f" --revision {revision}" if revision else "")
-        + " --local-dir ./model, copy ./model here, then pass it as a path\n"
-        if "/" in model and not model.startswith((".", "/", "~"))
-        else ""
-    )
     reason = f" ({cause})" if cause else ""
-    return (
-        f"model {model}{at} not found for {backend}{reason}. Looked in:\n{places}\n"
-        f"To use a local copy:\n{hub_hint}"
-        + (
-            f"  - pass the folder: {local_hint}\n"
-            if local_hint
-            else f"  - pass the folder: --vlm {backend}:/path/to/model (Python: create_backend('{backend}:/path/to/model'))\n"
-        )
-        + f"  - or put the hub snapshot under HF_HOME (now {hub_cache_dir()})"
-    )
+    fixes = []
+    if "/" in model and not model.startswith((".", "/", "~")):
+        rev = f" --revision {revision}" if revision else ""
+        fixes.append(f"on a machine with internet access run `hf download {model}{rev} --local-dir ./model`, copy ./model here and pass it as a path")
+    fixes.append(f"pass the folder: {local_hint or f'--vlm {backend}:/path/to/model'}")
+    fixes.append(f"or put the hub snapshot in the hub cache {hub_cache_dir()} (set by HF_HUB_CACHE, default $HF_HOME/hub)")
+    return f"model {model}{at} not found for {backend}{reason}; looked in {', '.join(looked)}; to use a local copy: {'; '.join(fixes)}"
 
 
 def loading_error(exc: BaseException, model: str, resolved: ResolvedModel, backend: str) -> Exception:

@@ -82,4 +82,32 @@ def create_backend(model: str, **options: Any) -> VLMBackend:
     """
     source, name = parse_model_string(model)
     cls = get_backend_class(source)
-    return cls(name or getattr(cls, "default_model", ""), **options)
+    return cls(name or getattr(cls, "default_model", ""), **checked_options(cls, options))
+
+
+def checked_options(cls: type[VLMBackend], options: dict[str, Any]) -> dict[str, Any]:
+    """Options converted to the types the backend's constructor declares (``"8"`` -> 8 for an
+    int); a value that does not convert is a ``BackendError`` naming the option. Options the
+    constructor does not declare pass through (vLLM forwards any ``vllm.LLM`` keyword)."""
+    import typing
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from .base import BackendError
+
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # a third-party annotation that does not resolve: leave the values as given
+        return dict(options)
+    checked = {}
+    for key, value in options.items():
+        hint = hints.get(key)
+        if hint is None or hint is Any:
+            checked[key] = value
+            continue
+        try:
+            checked[key] = TypeAdapter(hint).validate_python(value)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"][0].lower() + exc.errors()[0]["msg"][1:]
+            raise BackendError(f"option {key}={value} of the {cls.name or cls.__name__} backend: {reason}") from None
+    return checked

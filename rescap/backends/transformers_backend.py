@@ -29,7 +29,7 @@ from .base import Conversation, GenerationParams, GenerationResult, VLMBackend
 from .media import split_conversation
 from .model_source import DEFAULT_CPU_MODEL, loading_error, resolve_model
 from .structured import finish_json
-from .torch_compat import ensure_torchvision_importable
+from ..torch_compat import ensure_torchvision_importable
 
 
 class TransformersBackend(VLMBackend):

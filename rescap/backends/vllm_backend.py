@@ -28,7 +28,7 @@ from .base import Conversation, GenerationParams, GenerationResult, VLMBackend
 from .media import to_pil_messages
 from .model_source import DEFAULT_GPU_MODEL, loading_error, resolve_model
 from .structured import finish_json
-from .torch_compat import ensure_torchvision_importable
+from ..torch_compat import ensure_torchvision_importable
 
 
 class VLLMBackend(VLMBackend):

@@ -97,7 +97,7 @@ class MetricSet:
         out = cls(device=device)
         if not names:
             return out
-        from ..backends.torch_compat import ensure_torchvision_importable
+        from ..torch_compat import ensure_torchvision_importable
         from ..extras import require
         from .weights import describe_missing_weights
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from .._version import __version__
 
@@ -65,8 +65,8 @@ class BenchRecord(BaseModel):
     status: Literal["ok", "error"]
     error: str | None = None
     caption: str = ""
-    positive: str = ""
-    negative: str = ""
+    positive_prompt: str = Field("", validation_alias=AliasChoices("positive_prompt", "positive"))  # "positive": older logs
+    negative_prompt: str = Field("", validation_alias=AliasChoices("negative_prompt", "negative"))
     caption_tokens: int | None = None
     positive_tokens: int | None = None
     window: int | None = None

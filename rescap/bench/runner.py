@@ -177,7 +177,7 @@ class Bench:
             return BenchRecord(**base, status="error", error=f"caption: {error_text(prompts)}")
         check = self.adapter.check(prompts)
         base.update(
-            caption=prompts.caption, positive=prompts.positive, negative=prompts.negative,
+            caption=prompts.caption, positive_prompt=prompts.positive, negative_prompt=prompts.negative,
             caption_tokens=self.adapter.counter.count(prompts.caption), positive_tokens=check.positive_tokens,
             window=self.adapter.usable, truncated=not all(s.fits for s in check.slots),
             degradation_words=find_degradation_words(prompts.caption),

@@ -107,7 +107,7 @@ def describe_missing_weights(exc: BaseException) -> MissingWeights | None:
                 source=f"the Hugging Face hub repo {repo}",
                 reason=reason,
                 how=f"On a connected machine run `hf download {repo} {filename}`, copy its cache folder "
-                f"models--{repo.replace('/', '--')} to {folder} here (the Hugging Face cache; HF_HOME moves it) "
+                f"models--{repo.replace('/', '--')} to {folder} here (the Hugging Face hub cache: HF_HUB_CACHE, default $HF_HOME/hub) "
                 "and run again.",
             )
     return None

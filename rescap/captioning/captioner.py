@@ -135,7 +135,11 @@ class Captioner:
                 except Exception as exc:
                     if spec != "auto":
                         raise
-                    warnings.warn(f"relevance scoring is off: the default CLIP model could not be loaded ({exc.__class__.__name__})", stacklevel=2)
+                    warnings.warn(
+                        f"relevance scoring is off: the default CLIP model could not be loaded ({exc.__class__.__name__}); "
+                        "--relevance off (Python: relevance='off') skips it, --relevance <CLIP folder> uses a local copy",
+                        stacklevel=2,
+                    )  # fmt: skip
         return self._scorer
 
     # -- public API ---------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from typer.core import TyperGroup
 
 from .._version import __version__
 from . import adapters as adapters_cmd
@@ -14,8 +17,43 @@ from . import extras as extras_cmd
 from . import recaption as recaption_cmd
 from . import restore as restore_cmd
 
+try:  # newer typer carries its own copy of click
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import ClickException as _ClickException
+_Abort = typer.Abort
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors as one ``error: ...`` line naming the command's help, not a boxed panel:
+    the same form as every other rescap error, and one line a script's log keeps whole."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .quiet import quiet_dependencies
+
+        quiet_dependencies()
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # no arguments at all: the help itself
+                sys.exit(exc.exit_code)
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "rescap"
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            typer.echo(f"error: {message[:1].lower() + message[1:]} (see {where} --help)", err=True)
+            sys.exit(exc.exit_code)
+        except _Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="rescap",
+    cls=_OneLineErrors,
     help="Better text for diffusion-based image restorers: measure degradation, caption, restore.",
     no_args_is_help=True,
     add_completion=False,

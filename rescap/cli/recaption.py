@@ -53,8 +53,8 @@ def recaption(
     any moment loses at most the batch in flight. Bad files (corrupt, empty, truncated, not an
     image, too large) become error records and the job goes on.
 
-    Records: path, caption, positive, negative, restoration_prompt, degradation, status, error,
-    model, rescap_version, timings.
+    Records (the names of rescap caption --json): file, caption, positive_prompt, negative_prompt,
+    restoration_prompt, degradation, status, error, model, rescap_version, timings.
 
     Examples:
 
@@ -72,9 +72,10 @@ def recaption(
     from .console import progress_bar, stderr_console
 
     console = stderr_console()
-    if fmt not in ("jsonl", "parquet", "txt") or engine not in ("local", "ray"):
-        typer.echo("error: --format is jsonl, parquet or txt; --engine is local or ray", err=True)
-        raise typer.Exit(2)
+    for flag, value, allowed in (("--format", fmt, ("jsonl", "parquet", "txt")), ("--engine", engine, ("local", "ray"))):
+        if value not in allowed:
+            typer.echo(f"error: unknown {flag} {value}: {', '.join(allowed[:-1])} or {allowed[-1]}", err=True)
+            raise typer.Exit(2)
     try:
         shard_spec = parse_shard(shard)
     except ValueError as exc:

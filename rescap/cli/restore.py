@@ -16,6 +16,15 @@ from .adapters import load_adapter
 from .console import ensure_output_folder
 
 
+def prompt_fields(adapter, final) -> dict:
+    """A ``FinalPrompts`` under the record names every command uses (those of ``rescap caption --json``)."""
+    fields = final.model_dump(exclude={"slots"})
+    return {
+        "caption": fields.pop("caption"), "positive_prompt": fields.pop("positive"), "negative_prompt": fields.pop("negative"),
+        "slot_prompts": {slot.argument: slot.text for slot in adapter.slot_texts(final)}, **fields,
+    }  # fmt: skip
+
+
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode, backend_options=None):
     """A Captioner fitted to the adapter's restorer (budget and counter)."""
     from ..control.richness import RichnessPolicy, parse_richness
@@ -81,7 +90,7 @@ def prompt(
         raise typer.Exit(1)
     final = adapter.final_prompts(bundle, user_prompt, user_negative)
     check = adapter.check(final)
-    record = {"file": str(image), "restorer": adapter.name, **final.model_dump(), "check": check.model_dump(), "restoration_prompt": bundle.restoration_prompt}
+    record = {"file": str(image), "restorer": adapter.name, **prompt_fields(adapter, final), "restoration_prompt": bundle.restoration_prompt, "check": check.model_dump()}
     if json_output:
         typer.echo(json.dumps(record, ensure_ascii=False))
         return
@@ -205,7 +214,7 @@ def restore(
                     else:
                         bundle = result
                     final = adapter.final_prompts(bundle, user_prompt, user_negative)
-                    record.update(prompts=final.model_dump(), check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"), restoration_prompt=bundle.restoration_prompt)
+                    record.update(**prompt_fields(adapter, final), restoration_prompt=bundle.restoration_prompt, check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"))
                     t2 = time.perf_counter()
                     if runner is not None:
                         from PIL import Image, ImageOps

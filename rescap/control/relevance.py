@@ -50,7 +50,7 @@ class ClipRelevanceScorer:
     """
 
     def __init__(self, model: str = DEFAULT_CLIP.repo_id, revision: str | None = None, device: str = "cpu"):
-        from ..backends.torch_compat import ensure_torchvision_importable
+        from ..torch_compat import ensure_torchvision_importable
         from ..extras import require
 
         torch = require("torch", "transformers")

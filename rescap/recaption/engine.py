@@ -71,7 +71,7 @@ class Summary:
             else:
                 self.failed += 1
                 if len(self.errors) < 5:
-                    self.errors.append(f"{record.path}: {record.error}")
+                    self.errors.append(f"{record.file}: {record.error}")
 
 
 def plan(
@@ -112,12 +112,12 @@ def to_record(key: str, outcome: Any) -> RecaptionRecord:
     """A record from a ``PromptBundle`` or a ``CaptionFailure``."""
     if hasattr(outcome, "caption"):
         return RecaptionRecord(
-            path=key, status="ok", caption=outcome.caption, positive=outcome.positive_prompt,
-            negative=outcome.negative_prompt, restoration_prompt=outcome.restoration_prompt,
+            file=key, status="ok", caption=outcome.caption, positive_prompt=outcome.positive_prompt,
+            negative_prompt=outcome.negative_prompt, restoration_prompt=outcome.restoration_prompt,
             degradation=outcome.degradation.model_dump(mode="json"), model=outcome.model,
             rescap_version=__version__, timings={k: round(v, 6) for k, v in outcome.timings.items()},
         )  # fmt: skip
-    return RecaptionRecord(path=key, status="error", error=f"{outcome.stage}: {outcome.error}", rescap_version=__version__)
+    return RecaptionRecord(file=key, status="error", error=f"{outcome.stage}: {outcome.error}", rescap_version=__version__)
 
 
 def run_local(

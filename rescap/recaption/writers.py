@@ -10,7 +10,8 @@ never duplicates a record and never leaves a corrupt file.
   convention of HYPIR ``--txt_dir`` and SD training tools), each written atomically, plus the full
   records in ``OUT/.rescap-recaption.jsonl``.
 
-Deciding what is done reads only the ``path`` and ``status`` of existing records.
+Deciding what is done reads only the ``file`` and ``status`` of existing records (``path`` in
+records written before the field names were unified, still read so such jobs resume).
 """
 
 from __future__ import annotations
@@ -28,19 +29,28 @@ STATE_FILE = ".rescap-recaption.jsonl"
 
 
 class RecaptionRecord(BaseModel):
-    """One image's outcome."""
+    """One image's outcome. Field names are those of ``rescap caption --json``: ``file``,
+    ``caption``, ``positive_prompt``, ``negative_prompt``, ``restoration_prompt``."""
 
-    path: str  # the image's key in the source
+    file: str  # the image's key in the source
     status: str  # "ok" or "error"
     caption: str | None = None
-    positive: str | None = None
-    negative: str | None = None
+    positive_prompt: str | None = None
+    negative_prompt: str | None = None
     restoration_prompt: str | None = None
     degradation: dict[str, Any] | None = None
     error: str | None = None
     model: str | None = None
     rescap_version: str
     timings: dict[str, float] = Field(default_factory=dict)
+
+
+OLD_NAMES = {"path": "file", "positive": "positive_prompt", "negative": "negative_prompt"}
+
+
+def _current_names(row: dict[str, Any]) -> dict[str, Any]:
+    """A record written before the field names were unified, under today's names."""
+    return {OLD_NAMES.get(key, key): value for key, value in row.items()}
 
 
 class RecordWriter(Protocol):
@@ -64,7 +74,7 @@ class JsonlWriter:
         self._ok: set[str] = set()
         self._failed: set[str] = set()
         for row in self._log.read():
-            key, status = row.get("path"), row.get("status")
+            key, status = row.get("file", row.get("path")), row.get("status")
             if key is None:
                 continue
             if status == "ok":
@@ -85,7 +95,7 @@ class JsonlWriter:
     def write(self, records: list[RecaptionRecord]) -> None:
         self._log.append([r.model_dump_json() for r in records])
         for r in records:
-            (self._ok if r.status == "ok" else self._failed).add(r.path)
+            (self._ok if r.status == "ok" else self._failed).add(r.file)
 
     def close(self) -> None:
         self._log.close()
@@ -94,7 +104,7 @@ class JsonlWriter:
 class ParquetWriter:
     """Parquet parts in a folder; nested fields (degradation, timings) are JSON strings."""
 
-    COLUMNS = ("path", "status", "caption", "positive", "negative", "restoration_prompt", "degradation", "error",
+    COLUMNS = ("file", "status", "caption", "positive_prompt", "negative_prompt", "restoration_prompt", "degradation", "error",
                "model", "rescap_version", "timings")  # fmt: skip
 
     def __init__(self, folder: Path):
@@ -111,8 +121,9 @@ class ParquetWriter:
         self._next = 0
         for part in sorted(self.folder.glob("part-*.parquet")):
             self._next = max(self._next, int(part.stem.split("-")[1]) + 1)
-            table = self.pq.read_table(part, columns=["path", "status"])
-            for key, status in zip(table.column("path").to_pylist(), table.column("status").to_pylist()):
+            key_column = "file" if "file" in self.pq.read_schema(part).names else "path"  # older parts: "path"
+            table = self.pq.read_table(part, columns=[key_column, "status"])
+            for key, status in zip(table.column(key_column).to_pylist(), table.column("status").to_pylist()):
                 (self._ok if status == "ok" else self._failed).add(key)
         self._failed -= self._ok
 
@@ -128,7 +139,7 @@ class ParquetWriter:
             return
         for part in sorted(self.folder.glob("part-*.parquet")):
             table = self.pq.read_table(part)
-            keep = [row for row in table.to_pylist() if row["status"] == "ok"]
+            keep = [_current_names(row) for row in table.to_pylist() if row["status"] == "ok"]
             if len(keep) != table.num_rows:
                 self._write_part(part, self._table(keep)) if keep else part.unlink()
         self._failed.clear()
@@ -151,7 +162,7 @@ class ParquetWriter:
         self._write_part(self.folder / f"part-{self._next:06d}.parquet", self._table(rows))
         self._next += 1
         for r in records:
-            (self._ok if r.status == "ok" else self._failed).add(r.path)
+            (self._ok if r.status == "ok" else self._failed).add(r.file)
 
     def close(self) -> None:
         pass
@@ -163,7 +174,7 @@ class TxtWriter:
     def __init__(self, folder: Path, text: str = "caption"):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.text = text  # which record field goes into the .txt: "caption" or "positive"
+        self.text = text  # which record field goes into the .txt: "caption" or "positive_prompt"
         self.state = JsonlWriter(self.folder / STATE_FILE)
 
     def done(self) -> tuple[set[str], set[str]]:
@@ -177,7 +188,7 @@ class TxtWriter:
         for r in records:
             if r.status == "ok":
                 try:
-                    target = safe_output_path(self.folder, r.path, ".txt")
+                    target = safe_output_path(self.folder, r.file, ".txt")
                     atomic_write(target, ((getattr(r, self.text) or "") + "\n").encode("utf-8"))
                 except (ValueError, OSError) as exc:
                     r = r.model_copy(update={"status": "error", "error": f"cannot write its caption file: {exc}"})
@@ -195,4 +206,4 @@ def make_writer(output: Path, fmt: str) -> RecordWriter:
         return ParquetWriter(output)
     if fmt == "txt":
         return TxtWriter(output)
-    raise ValueError(f"unknown format {fmt!r}: jsonl, parquet or txt")
+    raise ValueError(f"unknown --format {fmt}: jsonl, parquet or txt")

@@ -15,7 +15,7 @@ from .tiny_vlm import _train_tokenizer
 
 
 def build_tiny_clip(path: str | Path, seed: int = 0) -> Path:
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch

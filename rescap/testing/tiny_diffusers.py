@@ -68,7 +68,7 @@ def _vae(seed: int, upscaler: bool = False):
 
 def build_tiny_pipeline(kind: str, path: str | Path, seed: int = 0) -> Path:
     """Build and save a tiny pipeline: ``upscale``, ``img2img`` or ``controlnet``."""
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from diffusers import DDIMScheduler, DDPMScheduler
@@ -406,7 +406,7 @@ def build_tiny_sdxl_img2img(path: str | Path, seed: int = 0) -> Path:
         >>> from rescap.testing.tiny_diffusers import build_tiny_sdxl_img2img
         >>> path = build_tiny_sdxl_img2img(tempfile.mkdtemp())  # doctest: +SKIP
     """
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch
@@ -447,7 +447,7 @@ def build_tiny_sd3_img2img(path: str | Path, seed: int = 0) -> Path:
         >>> from rescap.testing.tiny_diffusers import build_tiny_sd3_img2img
         >>> path = build_tiny_sd3_img2img(tempfile.mkdtemp())  # doctest: +SKIP
     """
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch
@@ -516,7 +516,7 @@ def build_tiny_flux_img2img(path: str | Path, seed: int = 0) -> Path:
         >>> from rescap.testing.tiny_diffusers import build_tiny_flux_img2img
         >>> path = build_tiny_flux_img2img(tempfile.mkdtemp())  # doctest: +SKIP
     """
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from diffusers import FluxImg2ImgPipeline
@@ -535,7 +535,7 @@ def build_tiny_flux_controlnet(path: str | Path, seed: int = 0, img2img: bool = 
         >>> from rescap.testing.tiny_diffusers import build_tiny_flux_controlnet
         >>> path = build_tiny_flux_controlnet(tempfile.mkdtemp())  # doctest: +SKIP
     """
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch

@@ -95,7 +95,7 @@ IDEFICS3_CHAT_TEMPLATE = (
 
 def build_tiny_qwen2_vl(path: str | Path, seed: int = 0) -> Path:
     """A 2-layer Qwen2-VL (text heads 32 wide, as vLLM's CPU attention needs) with its processor."""
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import torch
@@ -188,7 +188,7 @@ def build_tiny_vlm(architecture: str, path: str | Path, seed: int = 0) -> Path:
     """Build and save a tiny model of ``architecture`` (one of ``ARCHITECTURES``) under ``path``."""
     if architecture not in _BUILDERS:
         raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(ARCHITECTURES)}")
-    from ..backends.torch_compat import ensure_torchvision_importable
+    from ..torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()  # before transformers is imported
     out = _BUILDERS[architecture](path, seed=seed)

@@ -21,7 +21,7 @@ KINDS = ["upscale", "img2img", "controlnet"]
 
 
 def load(path):
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from diffusers import DiffusionPipeline
@@ -73,10 +73,10 @@ def test_restore_cli_runs_each_pipeline_with_the_bundle_strings(kind, tiny_pipel
         image = Image.open(out / f"{name}.png")
         assert image.size == ((128, 128) if kind == "upscale" else (32, 32))
         record = json.loads((out / f"{name}.json").read_text())
-        assert record["prompts"]["positive"].startswith("a photo")
-        assert any(call["prompt"] == record["prompts"]["positive"] and call["negative_prompt"] == record["prompts"]["negative"] for call in spies[0].calls)
+        assert record["positive_prompt"].startswith("a photo")
+        assert any(call["prompt"] == record["positive_prompt"] and call["negative_prompt"] == record["negative_prompt"] for call in spies[0].calls)
     noisy = json.loads((out / "a.json").read_text())
-    assert "noise" in noisy["prompts"]["negative"] and noisy["restoration_prompt"].startswith("denoise")
+    assert "noise" in noisy["negative_prompt"] and noisy["restoration_prompt"].startswith("denoise")
     assert all(call["num_inference_steps"] == 2 for call in spies[0].calls)
     if kind == "controlnet":
         assert all(call["control_image"] is call["image"] for call in spies[0].calls)
@@ -96,7 +96,7 @@ def test_restore_with_sidecar_captions_and_a_bad_file(tiny_pipelines, folder, tm
     result = CliRunner().invoke(app, ["restore", str(folder), "-o", str(out), "--restorer", "diffusers", "--restorer-model",
                                       tiny_pipelines["img2img"], "--captions", str(captions), "--steps", "2", "--strength", "0.5"])  # fmt: skip
     assert result.exit_code == 1  # broken.png and the missing sub/b.txt caption
-    assert json.loads((out / "a.json").read_text())["prompts"]["positive"] == "A portrait of an astronaut."
+    assert json.loads((out / "a.json").read_text())["positive_prompt"] == "A portrait of an astronaut."
     assert (out / "a.png").exists() and not (out / "sub" / "b.png").exists()
     assert "no caption file" in json.loads((out / "sub" / "b.json").read_text())["error"]
     assert "error" in json.loads((out / "broken.json").read_text())

@@ -62,7 +62,7 @@ NEG = "blurry, noisy, low quality"
 
 
 def _load(path):
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from diffusers import DiffusionPipeline
@@ -122,7 +122,7 @@ class TokenizerSpy:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict[str, dict]:
     """Every pipeline built once, with its build, reload and run times and its size on disk."""
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     import diffusers  # noqa: F401 - imports timed apart from the builders

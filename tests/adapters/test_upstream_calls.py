@@ -146,7 +146,7 @@ def test_third_party_adapter_is_listed_and_used(tmp_path, astronaut):
         capture_output=True, text=True, env=env, check=True,
     )
     record = json.loads(shown.stdout)
-    assert record["positive"] == "A FOX IN SNOW" and record["negative"] == "quiet"
+    assert record["positive_prompt"] == "A FOX IN SNOW" and record["negative_prompt"] == "quiet"
 
 
 def test_prompt_command_shows_strings_counts_and_warnings(tmp_path, astronaut):
@@ -157,12 +157,12 @@ def test_prompt_command_shows_strings_counts_and_warnings(tmp_path, astronaut):
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     # fit (default): the caption first, cut at a phrase boundary; the quality prompt gets what is left
-    assert record["positive"].startswith("a blurry old stone wall covered with moss, ") and record["dropped"]
+    assert record["positive_prompt"].startswith("a blurry old stone wall covered with moss, ") and record["dropped"]
     warnings = " ".join(record["check"]["warnings"])
     assert "degradation" in warnings and "cut off" not in warnings
     assert record["check"]["positive_tokens"] <= 75 and record["check"]["exact"]
     kept = CliRunner().invoke(app, ["prompt", str(image), "--restorer", "supir", "--caption", long, "--quality-prompt", "keep", "--json"])
     record = json.loads(kept.stdout)
-    assert record["positive"].endswith("perfect without deformations.") and record["check"]["positive_tokens"] <= 75
+    assert record["positive_prompt"].endswith("perfect without deformations.") and record["check"]["positive_tokens"] <= 75
     table = CliRunner().invoke(app, ["prompt", str(image), "--restorer", "seesr", "--no-vlm"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "clean, high-resolution, 8k" in table.stdout and "empty caption" in table.stdout

@@ -79,7 +79,7 @@ def test_missing_local_model_says_where_it_looked(tmp_path):
     with pytest.raises(ModelNotFoundError) as info:
         create_backend(f"transformers:{tmp_path}/nothing-here")
     message = str(info.value)
-    assert "nothing-here" in message and "Looked in" in message and "--vlm transformers:/path/to/model" in message
+    assert "nothing-here" in message and "looked in" in message and "\n" not in message and "--vlm transformers:/path/to/model" in message
 
 
 @pytest.mark.parametrize("offline", ["1", ""])
@@ -91,7 +91,7 @@ def test_missing_hub_model_names_model_revision_and_fix(monkeypatch, tmp_path, o
         create_backend("transformers:")  # the default model, not downloaded here
     message = str(info.value)
     assert "HuggingFaceTB/SmolVLM-500M-Instruct" in message and "a7da5b986cb59b408707209984f360a5f4ad7e47" in message
-    assert "huggingface-cli download" in message and "--vlm transformers:/path/to/model" in message
+    assert "hf download" in message and "--vlm transformers:/path/to/model" in message
     assert ("HF_HUB_OFFLINE" if offline else "not reachable") in message
 
 

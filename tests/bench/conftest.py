@@ -42,7 +42,7 @@ def bench_images(tmp_path_factory, photos):
 
 @pytest.fixture(scope="session")
 def models(tmp_path_factory):
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     pytest.importorskip("diffusers")

@@ -39,7 +39,7 @@ def test_every_image_under_every_policy_with_the_same_seed(bench_run):
     by_prompt = {r["policy"]: r for r in good if r["image"] == "astronaut.png"}
     positives = json.loads((out / "results.json").read_text())["records"]
     sent = {c["prompt"] for c in calls}
-    assert all(r["positive"] in sent for r in positives if r["status"] == "ok" and r["policy"] != "input")
+    assert all(r["positive_prompt"] in sent for r in positives if r["status"] == "ok" and r["policy"] != "input")
     assert by_prompt["none"]["caption"] == "" and by_prompt["sidecar"]["caption"] == "a blurry, noisy photo of something"
     for name in ("astronaut", "coffee", "sub/grass"):
         for policy in ["input", *POLICIES]:
@@ -241,7 +241,7 @@ def test_a_no_reference_network_metric_through_the_bench(models, bench_images, t
 
     import torch
 
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from pyiqa.archs.musiq_arch import MUSIQ

@@ -66,7 +66,7 @@ def test_missing_weights_named_from_the_failed_call(tmp_path):
 
 
 def test_real_pyiqa_metric_without_network_names_file_and_folder(no_network):
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
     from rescap.bench.metrics import MetricSet
 
     ensure_torchvision_importable()
@@ -104,7 +104,7 @@ def test_a_file_placed_where_the_message_says_is_used(no_network, tmp_path, monk
     import scipy.io
     from PIL import Image
 
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
     from rescap.bench.metrics import MetricSet
 
     ensure_torchvision_importable()

@@ -118,7 +118,7 @@ def corpus_backend():
 @functools.lru_cache(maxsize=1)
 def clip_reference():
     """open_clip's own CLIP tokenizer (the one the restorers' OpenCLIP encoders use), when installed."""
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     try:

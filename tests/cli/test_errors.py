@@ -51,3 +51,24 @@ def test_unwritable_outputs(image, tmp_path):
 
 def test_unknown_restorer_in_bench(image, tmp_path):
     one_line_error(["bench", image, "-o", tmp_path / "b", "--restorer", "supr", "--no-vlm"], "did you mean 'supir'")
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--format", "csv"], ("--format csv", "jsonl, parquet or txt")),
+        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--engine", "spark"], ("--engine spark", "local or ray")),
+        (["caption", "{image}", "--vlm", "transformers:/no/such/model", "-O", "batch_size=abc"], ("batch_size=abc", "integer")),
+        (["caption", "{image}", "--richness"], ("'--richness' requires an argument", "--help")),
+        (["caption", "{image}", "--vlmm", "x"], ("no such option: --vlmm", "--vlm", "rescap caption --help")),
+        (["recaption"], ("missing argument", "rescap recaption --help")),
+        (["caption", "{image}", "--batch-size", "0"], ("--batch-size", "greater than or equal to 1")),
+    ],
+    ids=["format", "engine", "option-type", "needs-value", "no-such-option", "missing-argument", "out-of-range"],
+)  # fmt: skip
+def test_usage_errors_name_what_was_wrong(image, args, expected):
+    one_line_error([a.format(dir=image.parent, image=image) for a in args], *expected)
+
+
+def test_missing_model_is_one_line_with_the_fix(image, tmp_path):
+    one_line_error(["caption", image, "--vlm", f"transformers:{tmp_path}/nothing"], "not found", "looked in", "--vlm transformers:/path/to/model")

@@ -36,8 +36,8 @@ def test_ray_engine_records_and_resume(cluster, vlm, tmp_path):
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 1, first.output  # the salted files failed
     rows = records(tmp_path / "out.jsonl")
-    assert sorted(r["path"] for r in rows) == sorted(keys + list(bad))
-    assert all((r["status"] == "error") == (r["path"] in bad) for r in rows)
+    assert sorted(r["file"] for r in rows) == sorted(keys + list(bad))
+    assert all((r["status"] == "error") == (r["file"] in bad) for r in rows)
     assert all(r["caption"] is not None and json.dumps(r["degradation"]) for r in rows if r["status"] == "ok")
     again = CliRunner().invoke(app, args)
     assert "done 0, skipped 15" in again.output and len(records(tmp_path / "out.jsonl")) == 15

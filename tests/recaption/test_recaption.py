@@ -75,20 +75,20 @@ def test_jsonl_records_resume_and_bad_files(tmp_path, vlm):
     result = cli(tmp_path / "in", "-o", out, "--model", f"transformers:{vlm}", "--relevance", "off", "-b", "4")
     assert result.exit_code == 1  # some failed
     rows = records(out)
-    assert sorted(r["path"] for r in rows) == sorted(keys + list(bad))
+    assert sorted(r["file"] for r in rows) == sorted(keys + list(bad))
     for r in rows:
-        if r["path"] in bad:
-            assert r["status"] == "error" and r["error"].startswith(bad[r["path"]])
+        if r["file"] in bad:
+            assert r["status"] == "error" and r["error"].startswith(bad[r["file"]])
         else:
             assert r["status"] == "ok" and r["caption"] is not None and r["degradation"]["noise_sigma"] >= 0
-            assert set(r) >= {"path", "caption", "positive", "negative", "restoration_prompt", "degradation",
+            assert set(r) >= {"file", "caption", "positive_prompt", "negative_prompt", "restoration_prompt", "degradation",
                               "status", "error", "model", "rescap_version", "timings"}  # fmt: skip
     again = cli(tmp_path / "in", "-o", out, "--model", f"transformers:{vlm}")  # resume: nothing left
     assert again.exit_code == 0 and "done 0, skipped 14" in again.output and len(records(out)) == 14
     retried = cli(tmp_path / "in", "-o", out, "--model", f"transformers:{vlm}", "--relevance", "off", "--retry-failed")
     assert "done 0, skipped 9" in retried.output and "failed 5" in retried.output
     rows = records(out)
-    assert len(rows) == 14 and len({r["path"] for r in rows}) == 14  # still one record each
+    assert len(rows) == 14 and len({r["file"] for r in rows}) == 14  # still one record each
 
 
 def test_sigkill_mid_run_then_resume_gives_exactly_one_record_each(tmp_path, vlm):
@@ -106,10 +106,10 @@ def test_sigkill_mid_run_then_resume_gives_exactly_one_record_each(tmp_path, vlm
     before = out.read_bytes().splitlines()
     assert 8 <= len(before) < 48, "the kill should land mid-run"
     with open(out, "ab") as fh:  # also a torn last line, as a kill inside write() leaves
-        fh.write(b'{"path": "d0/img000.png", "status": "o')
+        fh.write(b'{"file": "d0/img000.png", "status": "o')
     subprocess.run(cmd, env=env, check=False, capture_output=True)
     rows = records(out)
-    assert sorted(r["path"] for r in rows) == sorted(keys)  # every input once, none twice
+    assert sorted(r["file"] for r in rows) == sorted(keys)  # every input once, none twice
     assert all(r["status"] == "ok" for r in rows)
 
 
@@ -119,7 +119,7 @@ def test_parquet_and_txt_formats(tmp_path, vlm):
     result = cli(tmp_path / "in", "-o", tmp_path / "pq", "--format", "parquet", "--model", f"transformers:{vlm}", "--relevance", "off", "-b", "4")
     assert result.exit_code == 0, result.output
     table = pq.read_table(tmp_path / "pq")
-    assert sorted(table.column("path").to_pylist()) == sorted(keys)
+    assert sorted(table.column("file").to_pylist()) == sorted(keys)
     assert json.loads(table.column("degradation")[0].as_py())["scale_factor"] >= 1
     again = cli(tmp_path / "in", "-o", tmp_path / "pq", "--format", "parquet", "--model", f"transformers:{vlm}")
     assert "skipped 6" in again.output and pq.read_table(tmp_path / "pq").num_rows == 6
@@ -153,7 +153,7 @@ def test_tar_shards_through_the_command(tmp_path):
             tar.add(tmp_path / "in" / k, arcname=k)
     result = cli(tmp_path / "s.tar", "-o", tmp_path / "o.jsonl", "--no-vlm")
     assert result.exit_code == 0, result.output
-    assert sorted(r["path"] for r in records(tmp_path / "o.jsonl")) == sorted(f"s.tar/{k}" for k in keys)
+    assert sorted(r["file"] for r in records(tmp_path / "o.jsonl")) == sorted(f"s.tar/{k}" for k in keys)
 
 
 def test_shards_partition_the_source(tmp_path):
@@ -162,7 +162,7 @@ def test_shards_partition_the_source(tmp_path):
     for i in range(3):
         result = cli(tmp_path / "in", "-o", tmp_path / "o.jsonl", "--no-vlm", "--shard", f"{i}/3")
         assert result.exit_code == 0, result.output
-        seen += [r["path"] for r in records(tmp_path / f"o.shard-{i:05d}-of-00003.jsonl")]
+        seen += [r["file"] for r in records(tmp_path / f"o.shard-{i:05d}-of-00003.jsonl")]
     assert sorted(seen) == sorted(keys)
     assert cli(tmp_path / "in", "-o", tmp_path / "x.jsonl", "--no-vlm", "--shard", "3/3").exit_code == 2
 
@@ -187,10 +187,20 @@ def test_outputs_never_escape(tmp_path):
 
 def test_torn_last_line_is_cut_and_complete_lines_count(tmp_path):
     path = tmp_path / "r.jsonl"
-    good = RecaptionRecord(path="a.png", status="ok", rescap_version="x").model_dump_json()
-    path.write_text(good + "\n" + '{"path": "b.png", "sta')
+    good = RecaptionRecord(file="a.png", status="ok", rescap_version="x").model_dump_json()
+    path.write_text(good + "\n" + '{"file": "b.png", "sta')
     writer = JsonlWriter(path)
     assert writer.done() == ({"a.png"}, set()) and writer.repaired_bytes > 0
-    writer.write([RecaptionRecord(path="b.png", status="ok", rescap_version="x")])
+    writer.write([RecaptionRecord(file="b.png", status="ok", rescap_version="x")])
     writer.close()
-    assert [json.loads(line)["path"] for line in path.read_text().splitlines()] == ["a.png", "b.png"]
+    assert [json.loads(line)["file"] for line in path.read_text().splitlines()] == ["a.png", "b.png"]
+
+
+def test_a_log_written_under_the_old_field_names_still_resumes(tmp_path):
+    """Records of earlier versions keyed the image as ``path``: such a job resumes, no duplicates."""
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"path": "a.png", "status": "ok", "positive": "x", "rescap_version": "0"}) + "\n"
+                    + json.dumps({"path": "b.png", "status": "error", "rescap_version": "0"}) + "\n")  # fmt: skip
+    writer = JsonlWriter(path)
+    assert writer.done() == ({"a.png"}, {"b.png"})
+    writer.close()

@@ -6,6 +6,11 @@ and its meta registrations for ``nms``/``qnms`` need their schemas. rescap only 
 through transformers' image and video processors, which are pure Python (transforms v2), so it
 declares those two schemas when they are missing. The compiled ops themselves stay unavailable.
 Where torch and torchvision match, this does nothing.
+
+``import rescap`` installs ``install_import_hook()``: the fix runs when anything first imports
+torchvision (diffusers and transformers do, deep inside), so user code such as
+``import rescap; from diffusers import StableDiffusionUpscalePipeline`` works with no call to
+make first. The hook costs nothing until then: torch is not imported by ``import rescap``.
 """
 
 from __future__ import annotations
@@ -45,3 +50,25 @@ def ensure_torchvision_importable() -> None:
 
 
 _LIBRARIES: list = []
+
+
+class _TorchvisionFirstImport:
+    """A meta-path finder that finds nothing: it only runs the fix before torchvision's first import."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torchvision":
+            import sys
+
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            ensure_torchvision_importable()
+        return None
+
+
+def install_import_hook() -> None:
+    """Run ``ensure_torchvision_importable`` right before torchvision is first imported (idempotent)."""
+    import sys
+
+    if _done or "torchvision" in sys.modules or any(isinstance(f, _TorchvisionFirstImport) for f in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _TorchvisionFirstImport())
