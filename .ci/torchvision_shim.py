@@ -9,7 +9,7 @@ CI-only: on a user's machine torch and torchvision match and nothing needs this.
 import site
 from pathlib import Path
 
-HOOK = "import rescap.backends.torch_compat as _rescap_tc; _rescap_tc.ensure_torchvision_importable()\n"
+HOOK = "import rescap.torch_compat as _rescap_tc; _rescap_tc.ensure_torchvision_importable()\n"
 
 target = Path(site.getsitepackages()[0]) / "rescap_torchvision_shim.pth"
 target.write_text(HOOK)

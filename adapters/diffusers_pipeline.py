@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import os
+
 import inspect
 import json
 from pathlib import Path
@@ -71,7 +73,7 @@ class DiffusersAdapter(RestorerAdapter):
     def load(self, path: str | None, device: str = "cpu", dtype: str | None = None, **options: Any) -> Any:
         """``DiffusionPipeline.from_pretrained`` on a hub id or a saved pipeline folder."""
         from ..backends.model_source import loading_error, resolve_model
-        from ..backends.torch_compat import ensure_torchvision_importable
+        from ..torch_compat import ensure_torchvision_importable
         from ..extras import require
 
         if not path:
@@ -79,6 +81,8 @@ class DiffusersAdapter(RestorerAdapter):
         ensure_torchvision_importable()
         diffusers = require("diffusers", "diffusers")
         torch = require("torch", "diffusers")
+        if os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS", "").strip().lower() in ("1", "true", "yes", "on"):
+            diffusers.utils.logging.disable_progress_bar()  # the hub's switch covers diffusers' loading bar too
         resolved = resolve_model(path, None, "diffusers", "--restorer-model /path/to/pipeline (a save_pretrained folder)")
         kwargs: dict[str, Any] = {"local_files_only": resolved.local_only}
         if dtype:
@@ -103,7 +107,7 @@ class DiffusersAdapter(RestorerAdapter):
     def use_folder(self, path: str | Path) -> None:
         """The same from a saved pipeline folder, reading only ``model_index.json`` and the tokenizers
         (no weights): what ``rescap prompt --restorer diffusers --restorer-model DIR`` needs."""
-        from ..backends.torch_compat import ensure_torchvision_importable
+        from ..torch_compat import ensure_torchvision_importable
         from ..extras import require
 
         folder = Path(path).expanduser()

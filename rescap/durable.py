@@ -45,6 +45,21 @@ def atomic_write(target: Path, data: bytes) -> None:
     os.replace(temp, target)
 
 
+def log_lines(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(line, row) for every complete, parseable row of a JSON-lines log, read only (a line that
+    does not parse, a torn last one included, is never a finished record)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                return  # torn: a kill mid-append
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                yield line, row
+
+
 def repair_torn_tail(path: Path) -> int:
     """Cut ``path`` back to its last complete line; returns the number of bytes removed."""
     path = Path(path)
@@ -84,16 +99,7 @@ class AppendLog:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _lines(self) -> Iterable[tuple[str, dict[str, Any]]]:
-        """(line, row) for every complete, parseable row (a line that does not parse is never a
-        finished record)."""
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(row, dict):
-                    yield line, row
+        return log_lines(self.path)
 
     def read(self) -> list[dict[str, Any]]:
         return [row for _, row in self._lines()]

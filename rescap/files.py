@@ -11,6 +11,14 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
+class NoImageFiles(ValueError):
+    """Nothing to work on: every command says it the same way and exits 1."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike]):
+        names = ", ".join(str(p) for p in paths) or "the input"
+        super().__init__(f"no image files found in {names}")
+
+
 def iter_image_files(paths: Iterable[str | os.PathLike], recursive: bool = True) -> Iterator[Path]:
     """Expand files and directories into image paths, in a stable (sorted) order.
 

@@ -78,6 +78,21 @@ def _path_or_id(value: Any) -> str | None:
     return str(path.resolve()) if path.exists() else str(value)
 
 
+def _same_vlm(vlm: str | None, earlier: BenchConfig, relevance: Any) -> bool:
+    """Whether ``vlm`` names the model the earlier run captioned with (without loading it)."""
+    if earlier.vlm is None:
+        return vlm is None
+    if vlm is None or _path_or_id(relevance) != earlier.relevance:
+        return False
+    from ..backends.registry import get_backend_class, parse_model_string
+
+    source, name = parse_model_string(vlm)
+    if not name:
+        name = getattr(get_backend_class(source), "default_model", "")
+    resolved = _path_or_id(name) if Path(name).expanduser().exists() else name
+    return earlier.vlm in (f"{source}:{name}", f"{source}:{resolved}")
+
+
 def run_bench(
     inputs: Sequence[str | Path],
     out_dir: str | Path,
@@ -115,6 +130,8 @@ def run_bench(
     from ..captioning.captioner import Captioner
     from ..control.richness import RichnessPolicy
     from .metrics import MetricSet, parse_metric_names
+    from .rerun import finished, refuse_other_settings
+
     notes: list[str] = []
 
     def note(text: str) -> None:
@@ -136,7 +153,9 @@ def run_bench(
     if limit is not None:
         items = items[:limit]
     if not items:
-        raise BenchError("no image files found")
+        from ..files import NoImageFiles
+
+        raise NoImageFiles(inputs)
     if gt is not None:
         unmatched = [it.key for it in items if it.reference is None]
         if unmatched:
@@ -145,8 +164,34 @@ def run_bench(
     if on_items:
         on_items(len(items) * (len(chosen) + 1))
 
-    # metric names are checked first: a typo must not cost loading a restorer and a VLM
-    metric_set = MetricSet.load(parse_metric_names(metrics, gt is not None), have_reference=gt is not None, device=device)
+    # set-up mistakes first: a wrong policy or a folder of another run must not cost loading models
+    needs_vlm = any(p.needs_vlm for p in chosen)
+    if backend is None and not vlm and any(p.kind == "plain" for p in chosen):
+        raise PolicyError("the plain policy needs a captioning model: drop --no-vlm, or leave plain out of --policies")
+    sidecar = any(p.kind == "sidecar" for p in chosen)
+    metric_names = parse_metric_names(metrics, gt is not None)
+    earlier = None if overwrite else refuse_other_settings(out, {
+        "restorer": restorer, "restorer_path": _path_or_id(restorer_path), "seed": seed, "steps": steps, "strength": strength,
+        "guidance": guidance, "gt": _path_or_id(gt), "captions": _path_or_id(captions) if sidecar else None,
+    })  # fmt: skip
+    if earlier is not None and backend is None and (not needs_vlm or _same_vlm(vlm, earlier, relevance)):
+        done = finished(out, items, chosen, metric_names, Path(captions) if captions is not None else None)
+        if done is not None:  # nothing left to do: report from the records, loading no model
+            bench = Bench(
+                out_dir=out, adapter=get_adapter(restorer), runner=None, policies=chosen, metrics=done, config=earlier,
+                captions_dir=Path(captions) if captions is not None else None, batch_size=batch_size, progress=progress,
+            )  # fmt: skip
+            bench.open()
+            try:
+                bench.run(items)
+            finally:
+                bench.close()
+            if not earlier.restorer_runs:
+                note(f"the restorer did not run; this report compares the captions only, and each policy's prompt files are in {out / 'prompts'}")
+            return write_outputs(bench, items, notes)
+
+    # metric names are checked before the models load: a typo must not cost loading a restorer and a VLM
+    metric_set = MetricSet.load(metric_names, have_reference=gt is not None, device=device)
     for message in metric_set.skipped.values():
         if on_note:
             on_note(message)

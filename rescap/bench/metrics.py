@@ -132,7 +132,7 @@ class MetricSet:
 
     @property
     def names(self) -> list[str]:
-        return list(self.metrics)
+        return list(self.info)  # every loaded metric has its info; a rerun with nothing to do has the info alone
 
     def score(
         self, image: Any, reference: Any | None = None, only: list[str] | None = None

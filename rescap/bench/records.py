@@ -18,6 +18,7 @@ from .._version import __version__
 INPUT_ROW = "input"  # the input itself (resized to the output size): the floor every policy should beat
 RECORDS = "records.jsonl"
 CONFIG = "bench.json"
+METRICS = "metrics.json"
 
 
 class BenchError(RuntimeError):
@@ -41,14 +42,13 @@ class BenchConfig(BaseModel):
     rescap_version: str = __version__
 
     def differences(self, other: "BenchConfig") -> list[str]:
-        mine, theirs = self.model_dump(exclude={"rescap_version"}), other.model_dump(exclude={"rescap_version"})
-        changed = []
-        for key in mine:
-            if key == "vlm" and (mine[key] is None or theirs[key] is None):
-                continue  # a run whose policies needed no VLM is comparable with one that used it
-            if mine[key] != theirs[key]:
-                changed.append(f"{key}: {theirs[key]!r} -> {mine[key]!r}")
-        return changed
+        from ..run_settings import settings_changes
+
+        mine, theirs = self.model_dump(), other.model_dump()
+        ignore = ["rescap_version"]
+        if mine["vlm"] is None or theirs["vlm"] is None:
+            ignore.append("vlm")  # a run whose policies needed no VLM is comparable with one that used it
+        return settings_changes(theirs, mine, ignore)
 
     def merged(self, other: "BenchConfig") -> "BenchConfig":
         """This config, keeping the earlier run's VLM when this run needs none."""

@@ -4,6 +4,8 @@ scored, and logged one record at a time so that an interrupted run resumes where
 Layout of the report folder::
 
     bench.json          what was run (restorer, model, seed...): a rerun must match it
+    metrics.json        each metric's kind (full-reference, lower is better): a rerun with nothing
+                        left to do reports from it without loading any model
     records.jsonl       one line per (image, policy), appended and fsynced as each finishes
     outputs/<image>/<policy>.png   every restoration (and ``input.png``: the input, resized)
     results.csv, results.json, report.html   written from the records at the end
@@ -14,6 +16,7 @@ and records are ``items`` and ``records``; this module restores and logs.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -27,10 +30,39 @@ from .items import ImageItem, _inside, image_size, open_rgb
 from .metrics import MetricSet
 from .policies import Policy, sidecar_caption
 from .prompting import PolicyPrompts
-from .records import CONFIG, INPUT_ROW, RECORDS, BenchConfig, BenchError, BenchRecord
+from .records import CONFIG, INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError, BenchRecord
 from .scoring import score_record
 
 __all__ = ["Bench", "BenchConfig", "BenchError", "BenchRecord", "ImageItem", "INPUT_ROW", "image_size", "open_rgb"]
+
+
+def records_of(rows: list[dict[str, Any]]) -> dict[tuple[str, str], BenchRecord]:
+    """The log's records by (image, policy); the last line of a key wins, unreadable lines are skipped."""
+    records: dict[tuple[str, str], BenchRecord] = {}
+    for row in rows:
+        try:
+            record = BenchRecord.model_validate(row)
+        except ValueError:
+            continue
+        records[record.key] = record
+    return records
+
+
+def is_done(records: dict, item: "ImageItem", policy: str, out_dir: Path, captions_dir: Path | None) -> bool:
+    """Done before: recorded ok, from this very file, its output still there, and (sidecar) the
+    same caption as now."""
+    record = records.get((item.key, policy))
+    if record is None or record.status != "ok":
+        return False
+    if record.file != str(item.file.resolve()) or record.fingerprint != item.fingerprint:
+        return False
+    if record.policy == "sidecar":
+        try:
+            if sidecar_caption(item.file, item.relative, captions_dir) != record.caption:
+                return False
+        except (OSError, UnicodeDecodeError):
+            return False
+    return record.output is None or (out_dir / record.output).is_file()
 
 
 @dataclass
@@ -66,7 +98,7 @@ class Bench:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.out_dir / CONFIG
         if overwrite:
-            for name in (RECORDS, "results.csv", "results.json", "report.html"):
+            for name in (RECORDS, METRICS, "results.csv", "results.json", "report.html"):
                 (self.out_dir / name).unlink(missing_ok=True)
             shutil.rmtree(self.out_dir / "outputs", ignore_errors=True)
             shutil.rmtree(self.out_dir / "prompts", ignore_errors=True)
@@ -85,12 +117,9 @@ class Bench:
                 self.config = self.config.merged(earlier)
         atomic_write(config_path, self.config.model_dump_json(indent=1).encode("utf-8"))
         self._log = AppendLog(self.out_dir / RECORDS)
-        for row in self._log.read():
-            try:
-                record = BenchRecord.model_validate(row)
-            except ValueError:
-                continue
-            self.records[record.key] = record  # the last line of a key wins
+        self.records = records_of(self._log.read())
+        if self.metrics.info:  # what a rerun needs to report without loading any metric
+            atomic_write(self.out_dir / METRICS, json.dumps({n: vars(i) for n, i in self.metrics.info.items()}, indent=1).encode("utf-8"))
 
     def close(self) -> None:
         log = getattr(self, "_log", None)
@@ -98,20 +127,7 @@ class Bench:
             log.close()
 
     def is_done(self, item: "ImageItem", policy: str) -> bool:
-        """Done before: recorded ok, from this very file, its output still there, and (sidecar)
-        the same caption as now."""
-        record = self.records.get((item.key, policy))
-        if record is None or record.status != "ok":
-            return False
-        if record.file != str(item.file.resolve()) or record.fingerprint != item.fingerprint:
-            return False
-        if record.policy == "sidecar":
-            try:
-                if sidecar_caption(item.file, item.relative, self.captions_dir) != record.caption:
-                    return False
-            except (OSError, UnicodeDecodeError):
-                return False
-        return record.output is None or (self.out_dir / record.output).is_file()
+        return is_done(self.records, item, policy, self.out_dir, self.captions_dir)
 
     def _save(self, record: BenchRecord) -> None:
         self._log.append([record.model_dump_json()])

@@ -11,23 +11,29 @@ from .bundle import PhraseRelevance, PromptBundle, Richness, SlotCount, TokenCou
 from .items import PreparedImage
 from .restoration_prompts import degradation_vector, negative_prompt, restoration_prompt
 
+NO_VLM_REASON = "no captioning model was asked for (--no-vlm / backend=None)"
+
 # A caption may run this much over its target before phrases are cut (never over the budget).
 TARGET_SLACK = 1.25
 
 
-def caption_limit(target: int, budget: int, has_vlm: bool) -> int:
-    """Tokens a caption may keep: its target with some slack, never over the budget."""
-    return min(budget, max(target, int(target * TARGET_SLACK))) if has_vlm else budget
+def caption_limit(target: int, budget: int, has_vlm: bool, exact: bool = False) -> int:
+    """Tokens a caption may keep: its target with some slack (none for a number the user gave:
+    ``--richness 8`` is a cap), never over the budget."""
+    if not has_vlm:
+        return budget
+    return min(budget, target if exact else max(target, int(target * TARGET_SLACK)))
 
 
 def assemble(
     item: PreparedImage, caption: str, removed: list[str], relevance: list[PhraseRelevance] | None, *,
     adapter: Any, budget: int, policy: Any, model: str | None, embedding: list[float] | None = None,
+    uncaptioned_reason: str | None = None,
 ) -> PromptBundle:  # fmt: skip
     """One image's bundle; ``caption`` is already cleaned and relevance-filtered."""
     report = item.report
     assert report is not None
-    caption, dropped = adapter.fit_caption(caption, limit=caption_limit(item.target, budget, model is not None))
+    caption, dropped = adapter.fit_caption(caption, limit=caption_limit(item.target, budget, model is not None, isinstance(policy.mode, int)))
     removed += dropped
     negative = negative_prompt(report, adapter.negative_prompt)
     if negative:  # measured terms follow the restorer's own; what does not fit the window goes
@@ -52,7 +58,8 @@ def assemble(
             harmed_share=item.mix.harmed,
         )  # fmt: skip
     return PromptBundle(
-        image=item.name, restorer=adapter.name, caption=caption, positive_prompt=final.positive,
+        image=item.name, restorer=adapter.name, captioned=model is not None,
+        uncaptioned_reason=None if model is not None else uncaptioned_reason or NO_VLM_REASON, caption=caption, positive_prompt=final.positive,
         negative_prompt=final.negative, restoration_prompt=restoration_prompt(report),
         slot_prompts={s.argument: s.text for s in texts}, degradation=report, assessment=item.assessment,
         content=item.content, richness=richness, relevance_scores=relevance, removed=[r for r in removed if r],

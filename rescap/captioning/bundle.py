@@ -68,6 +68,8 @@ class PromptBundle(BaseModel):
 
     image: str | None = None
     restorer: str
+    captioned: bool = Field(True, description="whether a VLM captioned the image (false: degradation-only prompts)")
+    uncaptioned_reason: str | None = Field(None, description="why not, when captioned is false")
     caption: str
     positive_prompt: str
     negative_prompt: str

@@ -101,6 +101,7 @@ class Captioner:
         elif isinstance(backend, str):
             backend = create_backend(backend)
         self.backend: VLMBackend | None = backend  # type: ignore[assignment]
+        self.uncaptioned_reason: str | None = None  # why there is no backend, for the bundles (None: not asked for)
         self.adapter = resolve_adapter(restorer, self.config.tokenizer, self.config.quality_prompt)
         self.policy = self.config.policy
         self.mode = self.config.mode
@@ -257,7 +258,7 @@ class Captioner:
                     embedding = self.scorer.image_embeddings([it.picture])[0]
                 bundle = assemble(
                     it, caption, removed, relevance[i], adapter=self.adapter, budget=self.budget, policy=self.policy,
-                    model=model, embedding=embedding,
+                    model=model, embedding=embedding, uncaptioned_reason=self.uncaptioned_reason,
                 )  # fmt: skip
             except Exception as exc:  # pragma: no cover - defensive: one image must not sink the batch
                 out.append(CaptionFailure(image=it.name, stage="control", error=f"{type(exc).__name__}: {exc}"))

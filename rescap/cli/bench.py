@@ -61,6 +61,7 @@ def bench(
     from ..bench import BenchError, PolicyError, run_bench
     from ..bench.metrics import MetricError
     from ..extras import MissingExtraError
+    from ..files import NoImageFiles
     from .console import ensure_output_folder, progress_bar, stderr_console
 
     from .adapters import load_adapter
@@ -82,6 +83,9 @@ def bench(
                 on_items=lambda n: progress.update(task, total=n),
                 on_note=lambda text: console.print(f"[yellow]note:[/] {escape(text)}"),
             )  # fmt: skip
+    except NoImageFiles as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
     except RestorerUnavailable as exc:  # a runner that fails later than load
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

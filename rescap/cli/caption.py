@@ -46,11 +46,12 @@ def caption(
         rescap caption photo.png --no-vlm --restorer spire --json
     """
     from ..control.richness import RichnessPolicy, parse_richness
-    from ..files import iter_image_files
+    from ..files import NoImageFiles, iter_image_files
     from .adapters import load_adapter
     from .console import progress_bar, stderr_console, streams_to_terminal
 
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
+    default_vlm = vlm is None and model is None  # only the default model may be missing: then no caption, exit 0
     model = options.vlm_of(vlm, model)
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
@@ -62,12 +63,12 @@ def caption(
         raise typer.Exit(2)
     files = list(iter_image_files(paths))
     if not files:
-        typer.echo("no image files found", err=True)
+        typer.echo(f"error: {NoImageFiles(paths)}", err=True)
         raise typer.Exit(1)
 
     captioner = _make_captioner(
         no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir, embeddings, max_image_pixels,
-        parse_backend_options(backend_option),
+        parse_backend_options(backend_option), default_may_be_missing=default_vlm,
     )  # fmt: skip
     failed = 0
     rows = []
@@ -106,27 +107,57 @@ def parse_backend_options(pairs: Optional[List[str]]) -> dict:
     return options
 
 
-def _make_captioner(no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir=None, embeddings=False, max_image_pixels=448 * 448, backend_options=None):
-    """A Captioner for the restorer's adapter, or a one-line error and exit 2."""
-    from ..backends import BackendError, create_backend
+def _make_captioner(
+    no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir=None, embeddings=False, max_image_pixels=448 * 448,
+    backend_options=None, default_may_be_missing=False,
+):  # fmt: skip
+    """A Captioner for the restorer's adapter, or a one-line error and exit 2.
+
+    ``default_may_be_missing`` (``rescap caption`` without ``--vlm``): when the default model is
+    not on this machine and cannot be downloaded, say so in one prominent line and go on without
+    a VLM (every bundle ``captioned: false`` with the reason). A model the user named that is
+    missing stays an error, and so does any model of a batch command: those stop before any work.
+    """
+    from ..backends import BackendError, ModelNotFoundError, create_backend
     from ..captioning.captioner import Captioner
     from ..captioning.templates import TemplateError
     from ..extras import MissingExtraError
 
     try:
-        backend = None
+        backend, missing = None, None
         if not no_vlm:
             options = {"max_image_pixels": max_image_pixels, **(backend_options or {})}
             if base_url:
                 options["base_url"] = base_url
-            backend = create_backend(model, **options)
+            try:
+                backend = create_backend(model, **options)
+            except (ModelNotFoundError, MissingExtraError) as exc:
+                if not default_may_be_missing:
+                    raise
+                missing = exc
         relevance_spec = None if relevance.lower() in ("off", "none", "no") else relevance
-        return Captioner(
+        captioner = Captioner(
             backend, restorer=adapter, policy=policy, relevance=relevance_spec, mode=mode, prompts_dir=prompts_dir, embeddings=embeddings, max_image_pixels=max_image_pixels,
         )  # fmt: skip
     except (BackendError, MissingExtraError, TemplateError, FileNotFoundError, ValueError, KeyError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
+    if missing is not None:
+        from .console import stderr_console
+
+        captioner.uncaptioned_reason = f"the default captioning model is not available: {str(missing).split('; looked in')[0]}"
+        stderr_console().print(
+            f"[bold yellow]no captions: the default captioning model is not available[/] - {escape_markup(str(missing))}. "
+            "Going on with degradation-only prompts (negative and restoration prompts; records say captioned: false).",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    return captioner
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def _write_json(file: str, result, embeddings: bool) -> None:
@@ -139,21 +170,39 @@ def _write_json(file: str, result, embeddings: bool) -> None:
 
 
 def _print_table(rows) -> None:
+    """Per image: the degradation measured, then every string the restorer gets, each with its count.
+
+    Blocks rather than a table: the prompts are long (SUPIR's negative alone is ~60 words) and a
+    table of them wraps into narrow columns that cannot be copied.
+    """
     from rich.markup import escape
-    from rich.table import Table
 
     from .console import stdout_console
 
-    table = Table(header_style="bold", show_lines=True)
-    table.add_column("file", overflow="fold", min_width=12)
-    table.add_column("caption", overflow="fold", ratio=3)
-    table.add_column("tokens", justify="right")
-    table.add_column("restoration prompt", overflow="fold", ratio=2)
-    for file, r in rows:
+    console = stdout_console()
+    for n, (file, r) in enumerate(rows):
+        if n:
+            console.print()
         if not hasattr(r, "caption"):
-            table.add_row(escape(file), f"[red]error ({escape(r.stage)}): {escape(r.error)}[/]", "", "")
+            console.print(f"[bold]{escape(file)}[/]\n  [red]error ({escape(r.stage)}):[/] {escape(r.error)}", highlight=False)
             continue
-        counts = r.token_counts
-        tokens = f"{counts.caption}" + (f"/{r.richness.target_tokens}" if r.richness else "")
-        table.add_row(escape(file), escape(r.caption) or "[dim](none)[/]", tokens, escape(r.restoration_prompt))
-    stdout_console().print(table)
+        d, counts = r.degradation, r.token_counts
+        jpeg = "none" if d.jpeg_quality is None else f"q{d.jpeg_quality}"
+        console.print(
+            f"[bold]{escape(file)}[/]  noise σ {d.noise_sigma:.1f} ({d.noise_level.value}), blur σ {d.blur_sigma:.2f} ({d.blur_level.value}), "
+            f"JPEG {jpeg} ({d.jpeg_level.value}), scale x{d.scale_factor:g} ({d.scale_level.value}); overall {d.overall_severity:.2f} ({d.overall_level.value})",
+            highlight=False,
+        )  # fmt: skip
+        if r.captioned:
+            target = f" of {r.richness.target_tokens} targeted" if r.richness else ""
+            console.print(f"  [bold]caption[/] ({counts.caption} tokens{target}): {escape(r.caption) or '[dim](empty)[/]'}", highlight=False)
+        else:
+            console.print(f"  [bold]caption[/]: [dim](none: {escape(r.uncaptioned_reason or '')})[/]", highlight=False)
+        slots = counts.slots or []
+        for slot in slots:
+            label = "positive" if slot is slots[0] else slot.argument
+            console.print(f"  [bold]{escape(label)}[/] ({slot.tokens}/{slot.usable} tokens): {escape(r.slot_prompts.get(slot.argument, r.positive_prompt))}", highlight=False)
+        if not slots:
+            console.print(f"  [bold]positive[/] ({counts.positive} tokens): {escape(r.positive_prompt)}", highlight=False)
+        console.print(f"  [bold]negative[/] ({counts.negative} tokens): {escape(r.negative_prompt)}", highlight=False)
+        console.print(f"  [bold]restoration[/]: {escape(r.restoration_prompt)}", highlight=False)

@@ -13,9 +13,13 @@ from functools import lru_cache
 
 @lru_cache(maxsize=1)
 def stderr_console():
+    """Notes and progress on stderr: wrapped to a terminal, one line per message in a log file."""
+    import sys
+
     from rich.console import Console
 
-    return Console(stderr=True)
+    terminal = sys.stderr.isatty()
+    return Console(stderr=True, width=None if terminal else 100_000, soft_wrap=not terminal)
 
 
 @lru_cache(maxsize=1)

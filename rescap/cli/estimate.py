@@ -43,12 +43,12 @@ def estimate(
         rescap estimate photos/ --json > degradation.jsonl
     """
     from ..degradation import estimate_degradation
-    from ..files import iter_image_files
+    from ..files import NoImageFiles, iter_image_files
     from .console import progress_bar, streams_to_terminal
 
     files = list(iter_image_files(paths))
     if not files:
-        typer.echo("no image files found", err=True)
+        typer.echo(f"error: {NoImageFiles(paths)}", err=True)
         raise typer.Exit(1)
 
     failed = 0

@@ -115,6 +115,12 @@ def recaption(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     decide_seconds = time.perf_counter() - decide_start
+    if not todo and not work.skipped and shard_spec is None:  # (a shard of a small dataset may be empty)
+        writer.close()
+        from ..files import NoImageFiles
+
+        typer.echo(f"error: {NoImageFiles([source])}", err=True)
+        raise typer.Exit(1)
     captioner: Captioner | None = None
     if todo:  # no model is loaded when everything is already done
         captioner = _make_captioner(

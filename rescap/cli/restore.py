@@ -18,7 +18,7 @@ from .console import ensure_output_folder
 
 def prompt_fields(adapter, final) -> dict:
     """A ``FinalPrompts`` under the record names every command uses (those of ``rescap caption --json``)."""
-    fields = final.model_dump(exclude={"slots"})
+    fields = final.model_dump()  # "slots" stays: each slot's text with its encoders, tokens and window
     return {
         "caption": fields.pop("caption"), "positive_prompt": fields.pop("positive"), "negative_prompt": fields.pop("negative"),
         "slot_prompts": {slot.argument: slot.text for slot in adapter.slot_texts(final)}, **fields,
@@ -159,7 +159,7 @@ def restore(
     from ..adapters import RestorerUnavailable
     from ..adapters.base import _relative
     from ..captioning.bundle import CaptionFailure
-    from ..files import iter_image_files, sidecar_caption
+    from ..files import NoImageFiles, iter_image_files, sidecar_caption
     from .console import progress_bar, stderr_console
 
     adapter = load_adapter(restorer, None, quality_prompt)
@@ -167,22 +167,39 @@ def restore(
     vlm = options.vlm_of(vlm, None)
     files = list(iter_image_files(inputs))
     if not files:
-        typer.echo("no image files found", err=True)
+        typer.echo(f"error: {NoImageFiles(inputs)}", err=True)
         raise typer.Exit(1)
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
     console = stderr_console()
     ensure_output_folder(output)  # before anything loads
+    from .caption import parse_backend_options
+
+    # the captioning model first: a missing one stops the run before the (slower) restorer loads
+    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
     runner = None
     try:
         runner = adapter.load(restorer_path, device=device)
     except RestorerUnavailable as exc:
-        console.print(f"[yellow]{exc}[/]\nwriting per-image prompt files to {output} instead")
+        if restorer_path:  # the user asked for this restorer to run: falling back would hide the mistake
+            typer.echo(f"error: cannot run {adapter.name} from --restorer-model {restorer_path}: {exc}", err=True)
+            raise typer.Exit(2)
+        console.print(f"[yellow]{escape(str(exc))}[/]; writing per-image prompt files to {escape(str(output))} instead", highlight=False)
     except Exception as exc:
-        typer.echo(f"error: cannot load the restorer: {exc}", err=True)
+        typer.echo(f"error: cannot load the restorer: {error_text(exc)}", err=True)
         raise typer.Exit(2)
-    from .caption import parse_backend_options
+    if runner is not None:  # restored images are skipped on a rerun: they must have been made the same way
+        from ..run_settings import check_run_settings
 
-    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
+        uses_vlm = not no_vlm and captions is None
+        refused = check_run_settings(output, {
+            "restorer": adapter.name, "restorer_model": restorer_path, "vlm": vlm if uses_vlm else None,
+            "captions": str(captions) if captions is not None else None, "richness": richness, "relevance": relevance if uses_vlm else None,
+            "mode": mode if uses_vlm else None, "quality_prompt": quality_prompt, "prompt": user_prompt, "negative": user_negative,
+            "seed": seed, "steps": steps, "strength": strength, "guidance": guidance, "rescap_version": __version__,
+        }, overwrite)  # fmt: skip
+        if refused:
+            typer.echo(f"error: {refused}", err=True)
+            raise typer.Exit(2)
     done = skipped = 0
     failures: list[str] = []
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)

@@ -11,7 +11,8 @@ people lose (detail there becomes hallucination). So in ``auto`` mode
 clamped to [min_tokens, budget], where ``budget`` is what the restorer's text window leaves once its
 own quality prompt and special tokens are counted. The severity slope stays positive whatever the
 content (``severity_gain > harm_penalty / 2``), so richness never falls as degradation grows.
-Named modes fix the target (short, medium, long); an integer asks for that many tokens. Every
+Named modes fix the target (short, medium, long); an integer is a cap: the caption keeps at most
+that many tokens (no minimum, no slack). Every
 mode is capped by the budget. The formula and the named targets are set for a 77-token CLIP
 window; a wider window (T5: 120 for DreamClear, 256 for SD3, 512 for FLUX) scales them by
 ``budget / 75``, at most ``wide_scale_max`` times, because T5-conditioned models are trained on
@@ -96,9 +97,9 @@ class RichnessPolicy(BaseModel):
         """Tokens the caption should take, never more than ``budget``."""
         severity = min(max(float(severity), 0.0), 1.0)
         budget = max(int(budget), 0)
-        if isinstance(self.mode, int):
-            wanted = float(self.mode)
-        elif self.mode in NAMED_TOKENS:
+        if isinstance(self.mode, int):  # a number is a cap, exactly: no minimum, no slack
+            return int(min(budget, self.mode))
+        if self.mode in NAMED_TOKENS:
             wanted = float(NAMED_TOKENS[self.mode])
         else:
             wanted = (
@@ -106,8 +107,7 @@ class RichnessPolicy(BaseModel):
                 + severity * (self.severity_gain + self.detail_gain * mix.benefits)
                 - self.harm_penalty * mix.harmed * (0.5 + 0.5 * severity)
             )
-        if not isinstance(self.mode, int):
-            wanted *= min(max(budget / CLIP_USABLE, 1.0), self.wide_scale_max)
+        wanted *= min(max(budget / CLIP_USABLE, 1.0), self.wide_scale_max)
         return int(min(budget, max(self.min_tokens, round(wanted))))
 
     @staticmethod
