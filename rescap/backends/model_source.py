@@ -54,8 +54,8 @@ def _cached_snapshot(repo_id: str, revision: str | None) -> bool:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:  # pragma: no cover
         return False
-    found = try_to_load_from_cache(repo_id, "config.json", revision=revision)
-    return isinstance(found, str)
+    # a model has config.json; a diffusers pipeline has model_index.json (and no config.json at its top)
+    return any(isinstance(try_to_load_from_cache(repo_id, name, revision=revision), str) for name in ("config.json", "model_index.json"))
 
 
 def hub_offline() -> bool:

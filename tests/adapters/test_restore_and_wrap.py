@@ -147,3 +147,37 @@ def test_wrap_any_callable_and_batches(astronaut):
     assert received == ["A red car parked on a wet street."]
     wrapped(lq=[image, image], text=["one", "two"])
     assert received[-1] == ["one, A red car parked on a wet street.", "two, A red car parked on a wet street."]
+
+
+def test_wrap_binds_arguments_by_the_callables_signature(astronaut):
+    """The image is found wherever the callable puts it, by position too, and the bundles kept in
+    ``last_bundles`` carry exactly the strings the callable received."""
+    received = []
+
+    def restore(strength, lq, text=None, neg=None):
+        received.append((strength, text, neg))
+        return lq
+
+    wrapped = rescap.wrap(restore, prompt_arg="text", negative_arg="neg", image_arg="lq",
+                          captioner=Captioner(ScriptedBackend(scripted_answer), relevance=None), adapter="sd")  # fmt: skip
+    image = astronaut[:64, :64]
+    assert wrapped(0.3, image, "my old car") is image  # strength, image and prompt all by position
+    strength, text, neg = received[-1]
+    assert strength == 0.3 and text == "my old car, A red car parked on a wet street."
+    assert wrapped.last_bundles[0].positive_prompt == text and wrapped.last_bundles[0].negative_prompt == neg
+    assert wrapped.last_bundles[0].slot_prompts == {"prompt": text}
+
+    def keywords_only(image, **options):
+        received.append(options)
+        return image
+
+    loose = rescap.wrap(keywords_only, captioner=Captioner(ScriptedBackend(scripted_answer), relevance=None), adapter="sd")
+    loose(image, prompt="dusk")
+    assert received[-1]["prompt"] == "dusk, A red car parked on a wet street." and "negative_prompt" in received[-1]
+
+    def no_prompt(image):
+        return image
+
+    strict = rescap.wrap(no_prompt, captioner=Captioner(ScriptedBackend(scripted_answer), relevance=None), adapter="sd")
+    with pytest.raises(TypeError, match="takes no argument 'prompt'"):
+        strict(image)
