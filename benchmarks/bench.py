@@ -56,7 +56,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from rescap.backends.torch_compat import ensure_torchvision_importable
+    from rescap.torch_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from PIL import Image

@@ -41,6 +41,12 @@ EXTRAS: dict[str, Extra] = {
         Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),
     )
 }
+# the two groups pyproject.toml also declares: everything, and everything a developer runs the tests with
+EXTRAS["all"] = Extra("all", tuple(dict.fromkeys(m for e in EXTRAS.values() for m in e.modules)), "every extra above")
+EXTRAS["dev"] = Extra(
+    "dev", tuple(dict.fromkeys([*(m for e in EXTRAS.values() if e.name not in ("vllm", "all") for m in e.modules), "pytest"])),
+    "all but vllm, plus the test tools (pytest, hypothesis, scikit-image...)",
+)
 
 
 class MissingExtraError(ImportError):

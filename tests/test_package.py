@@ -85,3 +85,24 @@ def test_installed_wheel_imports_from_its_own_files(wheel, tmp_path):
     ).stdout.splitlines()
     assert out[0].startswith(str(target))
     assert out[1].startswith("# Prompt")
+
+
+def test_rescap_extras_lists_every_extra_of_pyproject_and_the_readme():
+    """Every optional-dependency group pyproject.toml declares, and every one the README names, is
+    a row of ``rescap extras`` (read from the files, not from rescap's own table)."""
+    import re
+    import tomllib
+
+    from typer.testing import CliRunner
+
+    from rescap.cli.app import app
+
+    root = Path(__file__).resolve().parents[1]
+    declared = set(tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    readme = (root / "README.md").read_text()
+    named = set(re.findall(r"rescap\[([a-z]+)\]", readme)) | set(re.findall(r"`\[([a-z]+)\]`", readme))
+    assert named and named <= declared, named - declared
+    result = CliRunner().invoke(app, ["extras"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    rows = {line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")}
+    assert declared <= rows, declared - rows

@@ -32,6 +32,7 @@ class _OneLineErrors(TyperGroup):
         from .quiet import quiet_dependencies
 
         quiet_dependencies()
+        _plain_metavars(self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -51,6 +52,26 @@ class _OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+_METAVARS = {"int": "N", "float": "X", "Path": "PATH", "str": "TEXT"}
+
+
+def _plain_metavars(command) -> None:
+    """Help in click's plain words: ``--seed N``, ``--vlm TEXT``, flags with no type, arguments
+    by name alone (the typed forms, ``<list[Path]>`` or ``<bool>``, read as code, not as help)."""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
+    for param in getattr(command, "params", []):
+        if param.param_type_name == "argument":
+            param.display_type_rich = lambda ctx: None  # the name (PATH...) says it
+        elif not getattr(param, "is_flag", False) and param.metavar is None:
+            try:
+                bare = param.bare_type()
+            except Exception:
+                continue
+            element = bare[5:-1] if bare.startswith("list[") else bare
+            param.metavar = _METAVARS.get(element, element.upper())
+
+
 app = typer.Typer(
     name="rescap",
     cls=_OneLineErrors,
@@ -58,6 +79,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -52,6 +52,7 @@ def bench(
 
     Example:
 
+    \b
         rescap bench lq/ --gt hq/ --restorer diffusers --restorer-model stabilityai/stable-diffusion-x4-upscaler -o report/
     """
     from rich.markup import escape

@@ -39,10 +39,9 @@ def caption(
 
     Examples:
 
+    \b
         rescap caption photo.jpg --restorer supir
-
         rescap caption photos/ --vlm transformers:/models/smolvlm --richness long --json > prompts.jsonl
-
         rescap caption photo.png --no-vlm --restorer spire --json
     """
     from ..control.richness import RichnessPolicy, parse_richness

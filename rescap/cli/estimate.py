@@ -38,8 +38,8 @@ def estimate(
 
     Examples:
 
+    \b
         rescap estimate photo.jpg
-
         rescap estimate photos/ --json > degradation.jsonl
     """
     from ..degradation import estimate_degradation

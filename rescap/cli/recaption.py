@@ -58,10 +58,9 @@ def recaption(
 
     Examples:
 
+    \b
         rescap recaption photos/ -o captions.jsonl --vlm transformers:/models/smolvlm
-
         rescap recaption manifest.parquet -o captions/ --format parquet --shard 0/4
-
         rescap recaption photos/ -o txt/ --format txt --restorer hypir
     """
     from ..captioning.captioner import Captioner

@@ -150,8 +150,8 @@ def restore(
 
     Examples:
 
+    \b
         rescap restore photos/ -o restored/ --restorer diffusers --restorer-model stabilityai/stable-diffusion-x4-upscaler
-
         rescap restore photos/ -o prompts/ --restorer supir --no-vlm
     """
     from rich.markup import escape

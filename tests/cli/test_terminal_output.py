@@ -118,3 +118,35 @@ def test_single_records_and_silent_commands_with_a_terminal_attached(folder, tmp
     assert code == 0, terminal[-2000:]
     assert out.read_text() == "" and "done 8" in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)
     assert len(json_lines((tmp_path / "rec.jsonl").read_text())) == 8
+
+
+@pytest.mark.parametrize(
+    "args, stdout_has, terminal_has",
+    [
+        (["restore", "{folder}", "-o", "{tmp}/restored", "--restorer", "hypir", "--no-vlm"], None, "8 prompted"),
+        (["bench", "{folder}", "-o", "{tmp}/bench", "--restorer", "hypir", "--no-vlm", "--metrics", "none", "--policies", "none,rescap-short"],
+         None, "report.html"),
+        (["caption", "{folder}", "--no-vlm", "--restorer", "supir"], "wrap.png  noise", None),
+        (["extras"], "transformers", None),
+        (["backends", "list"], "transformers", None),
+        (["adapters", "show", "supir"], "supir", None),
+    ],
+    ids=["restore", "bench", "caption-table", "extras", "backends", "adapters"],
+)  # fmt: skip
+def test_every_command_with_a_terminal_attached(folder, tmp_path, args, stdout_has, terminal_has):
+    """stdout gets the data only (nothing for commands that write files), each line whole; the
+    notes and summaries go to the terminal."""
+    out = tmp_path / "stdout.txt"
+    with out.open("wb") as handle:
+        code, terminal = run_with_terminal([a.format(folder=folder, tmp=tmp_path) for a in args], handle)
+    assert code == 0, terminal[-2000:]
+    text = out.read_text(encoding="utf-8")
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal)
+    if stdout_has is None:
+        assert text == "", text[:500]
+    else:
+        assert stdout_has in text
+        if "wrap.png" in stdout_has:
+            assert sum(stdout_has in line for line in text.splitlines()) == 8  # one header line per image, path whole
+    if terminal_has is not None:
+        assert terminal_has in plain, plain[-2000:]
