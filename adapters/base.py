@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -39,6 +41,9 @@ from ..text.tokens import TokenCounter, counter_for
 
 QualityPromptMode = Literal["fit", "keep", "drop"]
 QUALITY_PROMPT_MODES = ("fit", "keep", "drop")
+
+
+_ARTICLE_AND_ONE_WORD = re.compile(r"^\s*(a|an|the)\s+\S+\s*$", re.I)
 
 
 class RestorerUnavailable(RuntimeError):
@@ -215,15 +220,18 @@ class RestorerAdapter:
         overhead = counter.count(self._positive(probe, quality)) - counter.count(probe)
         return max(slot.usable - max(overhead, 0), 0)
 
-    def fit_caption(self, caption: str, slot: PromptSlot | None = None, limit: int | None = None) -> tuple[str, list[str]]:
-        """``caption`` cut at phrase boundaries to fit ``slot`` (and ``limit`` caption tokens)."""
+    def fit_caption(
+        self, caption: str, slot: PromptSlot | None = None, limit: int | None = None, head: str = ""
+    ) -> tuple[str, list[str]]:
+        """``caption`` cut at phrase boundaries to fit ``slot`` (and ``limit`` caption tokens) after
+        ``head``, text that is always kept in front of it (a user's prompt and its separator)."""
         slot = slot or self.rich_slot
         counter = self.counter_of(slot)
         quality = self._slot_quality(slot) if self.quality_mode == "keep" else ""
         budget = self.caption_budget(slot) if limit is None else min(limit, self.caption_budget(slot))
-        fitted = fit_to_tokens(caption, budget, counter)
-        if fitted.text and counter.count(self._positive(fitted.text, quality)) > slot.usable:
-            fitted = fit_to_tokens(fitted.text, slot.usable, counter, wrap=lambda t: self._positive(t, quality))
+        fitted = fit_to_tokens(caption, budget, counter, wrap=(lambda t: head + t) if head else None)
+        if fitted.text and counter.count(self._positive(head + fitted.text, quality)) > slot.usable:
+            fitted = fit_to_tokens(fitted.text, slot.usable, counter, wrap=lambda t: self._positive(head + t, quality))
         return fitted.text, fitted.dropped
 
     def fit_quality(self, caption: str, slot: PromptSlot | None = None) -> str:
@@ -233,31 +241,47 @@ class RestorerAdapter:
         quality = self._slot_quality(slot)
         if not quality or self.quality_mode == "keep":
             return quality
+        return self._trim_quality(caption, slot, quality)
+
+    def _trim_quality(self, caption: str, slot: PromptSlot, quality: str) -> str:
         counter = self.counter_of(slot)
         if counter.count(self._positive(caption, quality)) <= slot.usable:
             return quality
         phrases = phrases_of(quality)
         for n in range(len(phrases) - 1, 0, -1):
+            if _ARTICLE_AND_ONE_WORD.match(phrases[n - 1].text):  # "A high-resolution" of "A high-resolution, 8K image": not a phrase
+                continue
             trimmed = quality[: phrases[n - 1].end]
             if counter.count(self._positive(caption, trimmed)) <= slot.usable:
                 return trimmed
         return ""
 
-    def slot_text(self, caption: str, slot: PromptSlot) -> SlotText:
-        """What ``slot`` receives for ``caption`` (fitted to its window)."""
-        fitted, _ = self.fit_caption(caption, slot)
-        quality = self.fit_quality(fitted, slot)
-        text = self._positive(fitted, quality)
+    def slot_text(self, caption: str, slot: PromptSlot, head: str = "") -> SlotText:
+        """What ``slot`` receives for ``caption`` (fitted to its window) after ``head``, a user's
+        prompt with its separator: that is kept whole, the caption is cut to the room left, and
+        under ``keep`` the quality prompt gives way before the user's text does."""
+        fitted, _ = self.fit_caption(caption, slot, head=head)
+        merged = head + fitted if fitted else head.rstrip(", ").rstrip()
+        quality = self.fit_quality(merged, slot)
+        text = self._positive(merged, quality)
+        counter = self.counter_of(slot)
+        if head and counter.count(text) > slot.usable:
+            quality = self._trim_quality(merged, slot, self._slot_quality(slot))
+            text = self._positive(merged, quality)
+            if counter.count(text) > slot.usable:  # the user's text alone is over the window: the encoder would cut it anyway
+                merged = fit_to_tokens(merged, slot.usable, counter, wrap=lambda t: self._positive(t, "")).text
+                quality, text = "", self._positive(merged, "")
         return SlotText(
-            argument=slot.argument, text=text, caption=self.prepare_caption(fitted) if fitted else "", quality=quality,
-            tokens=self.counter_of(slot).count(text), usable=slot.usable, encoders=[e.name for e in slot.encoders],
+            argument=slot.argument, text=text, caption=self.prepare_caption(merged) if merged else "", quality=quality,
+            tokens=counter.count(text), usable=slot.usable, encoders=[e.name for e in slot.encoders],
         )  # fmt: skip
 
-    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
+    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "", head: str = "") -> FinalPrompts:
         """Final strings from a caption (and optional negative/restoration prompts); each slot's text
-        fits its window, cut at phrase boundaries when the caption is longer."""
-        texts = [self.slot_text(caption, slot) for slot in self.slots]
-        _, dropped = self.fit_caption(caption, self.slots[0])
+        fits its window, cut at phrase boundaries when the caption is longer. ``head`` (a user's
+        prompt and its separator) goes first and is kept whole."""
+        texts = [self.slot_text(caption, slot, head) for slot in self.slots]
+        _, dropped = self.fit_caption(caption, self.rich_slot, head=head)  # what even the widest slot could not carry
         first = texts[0]
         return FinalPrompts(
             positive=first.text, negative=self.negative_prompt if negative is None else negative,
@@ -276,21 +300,35 @@ class RestorerAdapter:
         """
         caption = bundle.caption
         dropped: list[str] = []
+        head = ""
         if user_prompt and user_prompt.strip():
-            user = user_prompt.strip().rstrip(",")
+            user = user_prompt.strip().rstrip(",").rstrip()
             if self.user_prompt_first or not caption:
-                caption = f"{user}, {caption}" if caption else user  # fitting cuts the caption's end, never the user's text
+                # the user's text first, kept whole; a sentence of theirs keeps its mark ("... garden. A fox")
+                head = user + (" " if user[-1] in ".!?。！？" else ", ") if caption else ""
+                caption = caption if caption else user
             else:  # the caption is cut to leave the user's text its room
                 room = self.caption_budget(self.slots[0]) - self.counter.count(f", {user}")
                 fitted, dropped = self.fit_caption(caption, self.slots[0], limit=max(room, 0))
                 caption = f"{strip_end_mark(fitted)}, {user}" if fitted else user
-        negative = bundle.negative_prompt
-        if user_negative and user_negative.strip():
-            user_neg = user_negative.strip().rstrip(",")
-            negative = f"{user_neg}, {negative}" if negative else user_neg
-        final = self.final_prompts_for(caption, negative, bundle.restoration_prompt)
+        negative = self.merged_negative(bundle.negative_prompt, user_negative)
+        if head and "head" not in inspect.signature(self.final_prompts_for).parameters:
+            caption, head = head + caption, ""  # a third-party override of the older form: the user's text leads the caption
+        final = self.final_prompts_for(caption, negative, bundle.restoration_prompt, **({"head": head} if head else {}))
         final.dropped = dropped + final.dropped
         return final
+
+    def merged_negative(self, negative: str, user_negative: str | None) -> str:
+        """The user's negative terms first and whole, then the bundle's (measured and default)
+        terms, which give way at commas to keep the whole inside the window."""
+        if not (user_negative and user_negative.strip()):
+            return negative
+        user = user_negative.strip().rstrip(",").rstrip()
+        if not negative:
+            return user
+        head = user + ", "
+        rest = fit_to_tokens(negative, self.usable, self.counter, wrap=lambda t: head + t).text
+        return head + rest if rest else user
 
     def positive_for(self, caption: str) -> str:
         """The final positive prompt (first slot) for a caption."""
@@ -325,12 +363,16 @@ class RestorerAdapter:
                 warnings.append(f'{label} prompt contains a literal "None" (an unset argument turned into text)')
         if not prompts.caption.strip():
             warnings.append("empty caption: the restorer gets only its own quality prompt")
-        found = find_degradation_words(prompts.caption)
+        negative_tokens = self.counter.count(prompts.negative)
+        if negative_tokens > self.usable:
+            warnings.append(f"negative is {negative_tokens} tokens, over the {self.usable} its text encoder reads: the end is cut off")
+        captions = [prompts.caption, *(t.caption for t in self.slot_texts(prompts)[1:])]  # wider slots carry more of it
+        found = list(dict.fromkeys(w for text in captions for w in find_degradation_words(text)))
         if found:
             warnings.append(f"caption describes the degradation ({', '.join(found)}): restorations get worse")
         return PromptCheck(
             counter=self.counter.name, exact=self.counter.exact, window=self.window, positive_tokens=checks[0].tokens,
-            negative_tokens=self.counter.count(prompts.negative), slots=checks, warnings=warnings,
+            negative_tokens=negative_tokens, slots=checks, warnings=warnings,
         )  # fmt: skip
 
     def describe(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ Example:
 
 from __future__ import annotations
 
-from ..text.phrases import strip_end_mark
+from ..text.phrases import split_at_commas, strip_end_mark
 from .base import OPENCLIP_H, FinalPrompts, PromptSlot, RestorerAdapter
 from .pasd import SD_ADDED_PROMPT
 
@@ -44,7 +44,7 @@ class SeeSRAdapter(RestorerAdapter):
 
     def prepare_caption(self, caption: str) -> str:
         user_form = caption.rstrip().endswith(",")  # f"{tags}, {prompt}," as upstream builds it
-        pieces = (strip_end_mark(t) for t in caption.split(","))
+        pieces = (strip_end_mark(t) for t in split_at_commas(caption))  # "1,000-year-old" is one tag
         tags = ", ".join(t for t in pieces if t and t.lower() not in ("none", "null"))
         return f"{tags}," if (user_form and tags) else tags
 
@@ -55,9 +55,7 @@ class SeeSRAdapter(RestorerAdapter):
 
     def final_prompts(self, bundle, user_prompt: str | None = None, user_negative: str | None = None) -> FinalPrompts:
         user = (user_prompt or "").strip().rstrip(",")
-        negative = bundle.negative_prompt
-        if user_negative and user_negative.strip():
-            negative = f"{user_negative.strip().rstrip(',')}, {negative}" if negative else user_negative.strip()
+        negative = self.merged_negative(bundle.negative_prompt, user_negative)
         if not user:
             return self.final_prompts_for(bundle.caption, negative, bundle.restoration_prompt)
         # the user's text comes after the tags upstream: the tags are cut to leave it room

@@ -30,8 +30,8 @@ class SPIREAdapter(RestorerAdapter):
     repository = "(code not public; interface from the paper)"
     commit = "-"
 
-    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "") -> FinalPrompts:
-        final = super().final_prompts_for(caption, "" if negative is None else negative, restoration)
+    def final_prompts_for(self, caption: str, negative: str | None = None, restoration: str = "", head: str = "") -> FinalPrompts:
+        final = super().final_prompts_for(caption, "" if negative is None else negative, restoration, head)
         final.extra["restoration_prompt"] = restoration or BLIND_RESTORATION_PROMPT
         return final
 

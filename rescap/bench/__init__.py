@@ -141,6 +141,9 @@ def run_bench(
 
     out = Path(out_dir)
     chosen = parse_policies(policies)
+    if policies is None and backend is None and not vlm:  # the default set, without a VLM: plain cannot run
+        chosen = [p for p in chosen if p.kind != "plain"]
+        note("no captioning model: the default policies leave plain out")
     if captions is not None and policies is None:
         chosen.append(Policy(name="sidecar", kind="sidecar"))
     if gt is not None and not Path(gt).is_dir():

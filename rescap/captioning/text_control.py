@@ -13,20 +13,22 @@ from typing import Any
 
 from ..control.relevance import select_phrases
 from ..text.degradation_words import remove_degradation_words
-from ..text.phrases import keep_phrases, phrases_of
+from ..text.phrases import keep_phrases, phrases_of, split_at_commas
 from .bundle import PhraseRelevance
 
 _EMPTY = ("none", "null", "n/a")
+_JOINERS = ("\u200c", "\u200d")
 
 
 def clean_caption(caption: str, style: str) -> tuple[str, list[str]]:
     """Control characters out, tag lists tidied, degradation words removed; returns (text, removed)."""
     removed: list[str] = []
     # control and private-use characters are never content (weak models emit them)
-    text = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Cn") else " " for ch in caption)
+    # (but the joiners: U+200D binds emoji sequences, U+200C/U+200D are letters' shaping in Persian and Indic scripts)
+    text = "".join(ch if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs", "Cn") else " " for ch in caption)
     text = " ".join(text.split())
     if style == "tags":
-        tags = [t.strip() for t in text.replace(";", ",").split(",")]
+        tags = [t.strip() for t in split_at_commas(text.replace(";", ","))]  # "1,000-year-old" is one tag
         kept = [t for t in tags if t and t.lower() not in _EMPTY]
         removed += [t for t in tags if t and t not in kept]
         text = ", ".join(kept)

@@ -95,10 +95,14 @@ def check(
         "additionalProperties": False,
     }
     backend = None
+    start = time.perf_counter()
     try:
-        start = time.perf_counter()
         backend = create_backend(model, **options)
-        loaded = time.perf_counter() - start
+    except (BackendError, ImportError, ValueError, OSError, KeyError) as exc:  # set-up: exit 2, as every command
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    loaded = time.perf_counter() - start
+    try:
         start = time.perf_counter()
         result = backend.generate(
             [[text_message("user", "Describe this image in one sentence.", [picture])]],

@@ -57,9 +57,6 @@ def caption(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    if mode not in ("fused", "chain", "single"):
-        typer.echo("error: --mode must be fused, chain or single", err=True)
-        raise typer.Exit(2)
     files = list(iter_image_files(paths))
     if not files:
         typer.echo(f"error: {NoImageFiles(paths)}", err=True)
@@ -139,7 +136,7 @@ def _make_captioner(
             backend, restorer=adapter, policy=policy, relevance=relevance_spec, mode=mode, prompts_dir=prompts_dir, embeddings=embeddings, max_image_pixels=max_image_pixels,
         )  # fmt: skip
     except (BackendError, MissingExtraError, TemplateError, FileNotFoundError, ValueError, KeyError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {one_line(exc)}", err=True)
         raise typer.Exit(2)
     if missing is not None:
         from .console import stderr_console
@@ -151,6 +148,16 @@ def _make_captioner(
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     return captioner
+
+
+def one_line(exc: Exception) -> str:
+    """An error as one line; a pydantic validation error as its first problem, named by field."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors) and type(exc).__name__ == "ValidationError":
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "value"
+        return f"{where}: {first.get('msg', exc)}"
+    return " ".join(str(exc).split())
 
 
 def escape_markup(text: str) -> str:

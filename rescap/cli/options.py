@@ -13,6 +13,19 @@ import typer
 
 DEFAULT_VLM = "transformers:"
 
+def one_of(flag: str, allowed: tuple[str, ...]):
+    """A callback refusing any value but ``allowed``, naming the flag, the value and the choices."""
+
+    def check(value):
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"{value}: use {', '.join(allowed[:-1])} or {allowed[-1]}")
+        return value
+
+    return check
+
+
+MODES = ("chain", "fused", "single")
+
 # -- the restorer ------------------------------------------------------------------------------
 RESTORER = typer.Option(..., "--restorer", help="Restorer adapter name (rescap adapters list).")
 RESTORER_OR_SD = typer.Option("sd", "--restorer", help="Restorer whose text rules to fit: an adapter name (rescap adapters list).")
@@ -41,7 +54,7 @@ BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible server for o
 BACKEND_OPTION = typer.Option(
     None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. gpu_memory_utilization=0.5)."
 )
-MODE = typer.Option("chain", "--mode", help="Chain of thought: chain (3 VLM calls), fused (2) or single (1).")
+MODE = typer.Option("chain", "--mode", callback=one_of("--mode", MODES), help="Chain of thought: chain (3 VLM calls), fused (2) or single (1).")
 BATCH_SIZE = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batched VLM call.")
 RICHNESS = typer.Option("auto", "--richness", "-r", help="auto, short, medium, long, or a number of tokens (a cap).")
 RELEVANCE = typer.Option("auto", "--relevance", help="CLIP relevance filter: auto, off, or a CLIP hub id/folder.")

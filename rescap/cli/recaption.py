@@ -11,6 +11,10 @@ import typer
 from . import options
 
 
+FORMATS = ("jsonl", "parquet", "txt")
+ENGINES = ("local", "ray")
+
+
 def _output_for(output: Path, fmt: str, shard: Optional[tuple[int, int]]) -> Path:
     tag = f"shard-{shard[0]:05d}-of-{shard[1]:05d}" if shard else None
     if fmt == "jsonl":
@@ -24,12 +28,12 @@ def _output_for(output: Path, fmt: str, shard: Optional[tuple[int, int]]) -> Pat
 def recaption(
     source: Path = typer.Argument(..., help="Folder tree, text file of paths, JSONL/Parquet/CSV manifest, or .tar shards.", show_default=False),
     output: Path = typer.Option(..., "-o", "--output", help="JSONL file (default format), or folder for parquet/txt."),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet, or txt (sidecar caption files)."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", callback=options.one_of("--format", FORMATS), help="jsonl, parquet, or txt (sidecar caption files)."),
     vlm: Optional[str] = options.VLM,
     model: Optional[str] = options.VLM_OLD,
     backend: Optional[str] = typer.Option(None, "--backend", help="Backend for a --vlm without a source prefix."),
     base_url: Optional[str] = options.BASE_URL,
-    engine: str = typer.Option("local", "--engine", help="local, or ray (Ray Data, for clusters)."),
+    engine: str = typer.Option("local", "--engine", callback=options.one_of("--engine", ENGINES), help="local, or ray (Ray Data, for clusters)."),
     batch_size: int = options.BATCH_SIZE,
     restorer: str = options.RESTORER_OR_SD,
     quality_prompt: str = options.QUALITY_PROMPT,
@@ -71,10 +75,6 @@ def recaption(
     from .console import progress_bar, stderr_console
 
     console = stderr_console()
-    for flag, value, allowed in (("--format", fmt, ("jsonl", "parquet", "txt")), ("--engine", engine, ("local", "ray"))):
-        if value not in allowed:
-            typer.echo(f"error: unknown {flag} {value}: {', '.join(allowed[:-1])} or {allowed[-1]}", err=True)
-            raise typer.Exit(2)
     try:
         shard_spec = parse_shard(shard)
     except ValueError as exc:

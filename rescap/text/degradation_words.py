@@ -75,17 +75,18 @@ _H = r"[\s-]+"  # between the words of a term: a space or a hyphen
 
 # Degradation terms, always removed; each is a regex fragment.
 DEGRADATION_TERMS = [
-    rf"low{_H}resolution", r"low-?res", r"lowres", rf"low{_H}quality", rf"poor{_H}quality",
+    rf"(?:low|poor|reduced|limited){_H}resolution", rf"lo{_H}res", r"low-?res", rf"low{_H}res", r"lowres", rf"low{_H}quality", rf"poor{_H}quality",
     rf"bad{_H}quality", rf"low{_H}definition", rf"worst{_H}quality",
     rf"(?:(?:low|poor|bad|good|high|great|excellent|decent|average|mediocre|reduced|degraded|subpar|overall){_H})?image{_H}quality",
-    rf"out{_H}of{_H}focus", rf"soft{_H}focus", rf"motion{_H}blur(?:red)?", rf"camera{_H}shake",
+    rf"(?:out|not){_H}(?:of|in){_H}focus", rf"soft{_H}focus", rf"(?:gaussian|defocus|lens|focus){_H}blur(?:red)?", rf"motion{_H}blur(?:red)?", rf"camera{_H}shake",
     rf"(?:jpe?g|compression|digital|blocking|blocky|ringing|encoding|pixel|chromatic|image|noise|halo|sharpening|upscaling){_H}artifacts?",
     rf"(?:jpe?g|compression|digital|blocking|image|noise){_H}artefacts?",
     rf"jpe?g{_H}compression", rf"(?:jpe?g|over|heavily|highly|strongly){_H}compressed", r"jpe?g",
     rf"compression{_H}noise", rf"heavy{_H}compression", r"compression",
     rf"film{_H}grain", rf"(?:digital|sensor|image|color|colour|luminance|chroma|gaussian|iso|random|visual){_H}noise",
-    rf"noise{_H}reduction", r"denoised", r"noisy", r"noise", r"grainy", r"graininess",
-    r"blurry", r"blurred", r"blurring", r"blurriness", r"blur", r"unfocused", r"defocused", r"unsharp",
+    rf"noise{_H}reduction", r"denoised", r"noisier", r"noisiest", r"noisy", r"noise", r"grainier", r"grainiest",
+    r"grainy", r"graininess", r"artifacting", r"artefacting",
+    r"blurrier", r"blurriest", r"blurry", r"blurred", r"blurring", r"blurriness", r"blur", r"unfocused", r"defocused", r"unsharp",
     r"unclear", r"indistinct", r"pixelated", r"pixelation", r"pixellated", r"pixelized", r"aliasing", r"aliased",
     r"jaggies", r"blocky", r"blockiness", rf"colou?r{_H}banding", r"posterized", r"posterization", r"dithered",
     r"dithering", r"over-?smoothed", r"oversmoothed", r"over-?sharpened", r"degraded", r"upscaled",
@@ -218,6 +219,8 @@ _VERB_TAIL = re.compile(
     r"|a\s+bit|a\s+little))*\s*\Z",
     re.IGNORECASE,
 )
+_PREPOSITIONS = {"of", "around", "in", "on", "at", "near", "over", "under", "across", "throughout", "behind", "along"}
+_WITH_TAIL = re.compile(r"(?<![\w'’-])(?:with|without|featuring|showing)\s*\Z", re.IGNORECASE)
 _INDEF_TAIL = re.compile(r"(?<![\w'’-])(a|an)(\s+)\Z", re.IGNORECASE)
 _WORD = re.compile(r"[\w][\w'’-]*")
 
@@ -484,6 +487,11 @@ def _remove(text: str, spans: list[_Span]) -> str:
         if where:
             e = where.end()
         nxt = _next(text, e, limit)
+        if nxt.kind == "punct" and _DET_TAIL.search(out):  # "A blurry, old photo": the article goes to "old"
+            comma = re.match(r"[ \t]*,[ \t]*(?=[\w'’-])", text[e:limit])
+            if comma:
+                e += comma.end()
+                nxt = _next(text, e, limit)
 
         # the conjunction joining the removed words to their neighbour
         conj = _CONJ_TAIL.search(out)
@@ -512,6 +520,10 @@ def _remove(text: str, spans: list[_Span]) -> str:
                 else:
                     break
         elif nxt.kind == "word":
+            if nxt.word.lower() in _PREPOSITIONS:  # "a photo with noise of a car": "with" has lost its object
+                m = _WITH_TAIL.search(out)
+                if m:
+                    out = out[: m.start()]
             m = _INDEF_TAIL.search(out)
             right = indefinite_article(nxt.word)
             if m and right:

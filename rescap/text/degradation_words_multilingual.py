@@ -32,16 +32,16 @@ from .phrases import keep_phrases, phrases_of
 # degradation terms per language (inflected forms by regex)
 TERMS = {
     "de": r"unscharf\w*|verschwommen\w*|verwackelt\w*|verrauscht\w*|körnig\w*|verpixelt\w*|pixelig\w*|Unschärfe|Bildrauschen"
-          r"|(?:niedrig|gering)\w*\s+Auflösung|JPEG-Artefakt\w*|Kompressionsartefakt\w*",
-    "fr": r"flou(?:e|s|es)?(?:\s+de\s+(?:mouvement|bougé))?|bruitée?s?|bruit\s+numérique|granuleu(?:x|se|ses)"
+          r"|(?:niedrig|gering)\w*\s+Auflösung|JPEG-Artefakt\w*|Kompressionsartefakt\w*|Rauschen",
+    "fr": r"flou(?:e|s|es)?(?:\s+de\s+(?:mouvement|bougé))?|bruitée?s?|bruit(?:\s+numérique)?|granuleu(?:x|se|ses)"
           r"|pixell?isée?s?|(?:basse|faible)\s+résolution|artefacts?\s+(?:de\s+compression|JPEG)",
-    "es": r"borros[oa]s?|desenfocad[oa]s?|ruidos[oa]s?|granulad[oa]s?|pixelad[oa]s?|(?:de\s+)?baja\s+resolución"
+    "es": r"borros[oa]s?|desenfocad[oa]s?|ruidos[oa]s?|ruido|granulad[oa]s?|pixelad[oa]s?|(?:de\s+)?baja\s+resolución"
           r"|artefactos\s+de\s+compresión",
-    "it": r"sfocat[oaie]|rumoros[oaie]|sgranat[oaie]|pixelat[oaie]|(?:a\s+)?bassa\s+risoluzione",
-    "pt": r"desfocad[oa]s?|borrad[oa]s?|granulad[oa]s?|pixelizad[oa]s?|(?:de\s+)?baixa\s+resolução",
-    "ru": r"размыт\w*|нечётк\w*|нечетк\w*|зашумл[её]н\w*|зернист\w*|пикселизирован\w*|размытость\w*"
+    "it": r"sfocat[oaie]|rumoros[oaie]|rumore|sgranat[oaie]|pixelat[oaie]|(?:a\s+)?bassa\s+risoluzione",
+    "pt": r"desfocad[oa]s?|borrad[oa]s?|ruído|ruidos[oa]s?|granulad[oa]s?|pixelizad[oa]s?|(?:de\s+)?baixa\s+resolução",
+    "ru": r"размыт\w*|шум(?:ом|а|ы|ов|ами)?|шумн\w*|нечётк\w*|нечетк\w*|зашумл[её]н\w*|зернист\w*|пикселизирован\w*|размытость\w*"
           r"|низк\w+\s+разрешени\w+",
-    "zh": r"模糊|噪点|噪声|像素化|低分辨率|压缩痕迹|不清晰",
+    "zh": r"模糊(?:不清)?|噪点|噪声|像素化|低分辨率|压缩痕迹|不清晰",
     "ja": r"ぼやけ(?:た|て|る)?|ピンぼけ|ノイズ|低解像度|画質が低い",
 }
 _LATIN_TERMS = "|".join(TERMS[k] for k in ("de", "fr", "es", "it", "pt", "ru"))
@@ -53,7 +53,8 @@ _ADVERBS = (
     "leicht leichte leichten leichtem etwas stark starke starken starkem starker sehr ziemlich deutlich deutliche deutlichen "
     "sichtbare sichtbaren insgesamt légèrement léger légère peu très assez fortement plutôt fort forte algo poco muy "
     "ligeramente ligero ligera bastante leggermente po molto alquanto ligeiramente pouco muito bastante слегка немного "
-    "очень сильно довольно лёгкий легкий"
+    "очень сильно довольно лёгкий легкий mucho mucha muchos muchas tanto molto molta tanta muito muita tanto viel viele "
+    "beaucoup trop много"
 ).split()
 # where the degradation is ("in den dunklen Bereichen", "dans les zones sombres"): part of a quality tail
 _WHERE = (
@@ -61,7 +62,7 @@ _WHERE = (
     "bords ombres en las los zonas oscuras sombras esquinas bordes nelle zone scure angoli nas zonas escuras cantos "
     "в на тенях углах краях"
 ).split()
-_PREPOSITIONS = {"mit", "avec", "con", "com", "с", "со", "con"}
+_PREPOSITIONS = {"mit", "avec", "con", "com", "с", "со", "in", "im", "в", "во", "en", "di", "de", "da", "do", "du"}
 _FILLER = set(
     (
         "und oder das bild foto aufnahme ist wirkt erscheint insgesamt ein eine leicht et ou la le les une un photo image "
@@ -69,12 +70,18 @@ _FILLER = set(
         "parece a и или изображение фото снимок кажется выглядит немного du des de d del della di do da"
     ).split()
 ) | set(_ADVERBS) | set(_WHERE) | _PREPOSITIONS
-_CJK_FILLER = re.compile(r"JPEG|jpeg|[画面图像照片整体有些有点比较很略微稍的了是がはやや少し全体的に画像写真圧縮压缩存在ありあるの。，、；！？\s]")
+_CJK_FILLER = re.compile(r"JPEG|jpeg|ている|ています|います|いる|です|[画面图像照片整体有些有点比较很略微稍的了是和与及がはややと少し全体的に画像写真圧縮压缩存在ありあるの。，、；！？\s]")
 _CONJ = r"(?:und|oder|et|ou|y|e|o|и|или)"
 _ADVERB_RE = "|".join(re.escape(a) for a in sorted(_ADVERBS, key=len, reverse=True))
-_TERM_WITH_NEIGHBOURS = re.compile(
-    rf"(?:(?<=\s)|^)(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern})(?:\s+{_CONJ}\s+(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern}))*"
-    rf"|(?:{_CJK_TERMS})",
+_TERM_WITH_NEIGHBOURS = re.compile(  # CJK first: with its particle (模糊的, ノイズの多い) wherever it stands
+    rf"(?:(?:{_CJK_TERMS})(?:的|の多い|が多い|の)?(?:[和与及、と](?=(?:{_CJK_TERMS})))?)+"
+    rf"|(?:(?<=\s)|^)(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern})(?:\s+{_CONJ}\s+(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern}))*",
+    re.IGNORECASE,
+)
+# a preposition the removal left with nothing, or right before another one ("in.", "de d'un chien")
+_ORPHAN_PREPOSITION = re.compile(
+    r"(?<![\w'’-])(?:in|im|mit|avec|con|com|с|со|в|во|en|di|de|da)\s*(?=[.!?;,]|$)"
+    r"|(?<![\w'’-])(?:de|di|da|en|in|im|в|во)\s+(?=(?:d['’]|de\s|du\s|des\s|di\s|del\s|della\s|von\s|vom\s))",
     re.IGNORECASE,
 )
 
@@ -145,6 +152,7 @@ def remove_multilingual_terms(text: str) -> tuple[str, list[str]]:
 
     text = _TERM_WITH_NEIGHBOURS.sub(drop, text)
     text = re.sub(r"\x00\s*(\w)", lambda m: m.group(1).upper(), text).replace("\x00", "")
+    text = _ORPHAN_PREPOSITION.sub("", text)
     # only what the removal doubled: spaces, a space before punctuation, a comma left before an end mark
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"\s+([,.;:!?，。、])", r"\1", text)

@@ -87,10 +87,28 @@ class Phrase:
 
 
 def _is_boundary_comma(text: str, i: int) -> bool:
-    """A comma/semicolon at ``i`` separates phrases unless it sits inside a number (1,000)."""
+    """A comma/semicolon at ``i`` separates phrases unless it sits inside a number (1,000) or inside
+    brackets ("an old man (a fisherman, in a raincoat)": a cut there would leave "(" open)."""
     if text[i] == "," and 0 < i < len(text) - 1 and text[i - 1].isdigit() and text[i + 1].isdigit():
         return False
+    before = text[:i]
+    if before.count("(") > before.count(")") or before.count("[") > before.count("]"):
+        return False
     return True
+
+
+def split_at_commas(text: str) -> list[str]:
+    """``text`` split at its phrase-separating commas only (not "1,000", not inside brackets).
+
+    >>> split_at_commas("oak tree, 1,000-year-old trunk, meadow (green, wet)")
+    ['oak tree', ' 1,000-year-old trunk', ' meadow (green, wet)']
+    """
+    pieces, start = [], 0
+    for i, ch in enumerate(text):
+        if ch == "," and _is_boundary_comma(text, i):
+            pieces.append(text[start:i])
+            start = i + 1
+    return [*pieces, text[start:]]
 
 
 def _sentence_ends(text: str) -> list[int]:
@@ -223,6 +241,12 @@ def _cut_points(phrase: str) -> list[int]:
     return points
 
 
+def _unspaced_script(word: str) -> bool:
+    """Whether ``word`` is written in a script without spaces between words (Chinese, Japanese),
+    so that a cut between its characters is a cut between words."""
+    return any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in word)
+
+
 def fit_to_tokens(text: str, limit: int, counter: _Counter, wrap=None) -> Fitted:
     """The longest phrase-boundary prefix of ``text`` with ``counter.count(wrap(prefix)) <= limit``.
 
@@ -253,7 +277,7 @@ def fit_to_tokens(text: str, limit: int, counter: _Counter, wrap=None) -> Fitted
         candidate = strip_dangling(" ".join(words[:k]))
         if candidate and measure(candidate) <= limit:
             return Fitted(candidate, [first[len(candidate) :].strip(), *dropped])
-    if " " not in first.strip() and words:  # one long word, or unspaced script (CJK): characters
+    if words and (" " not in first.strip() or _unspaced_script(words[0])):  # one long word, or CJK: characters
         word = words[0]
         lo, hi = 0, len(word)
         while lo < hi:

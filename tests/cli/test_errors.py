@@ -56,15 +56,17 @@ def test_unknown_restorer_in_bench(image, tmp_path):
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--format", "csv"], ("--format csv", "jsonl, parquet or txt")),
-        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--engine", "spark"], ("--engine spark", "local or ray")),
+        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--format", "csv"], ("'--format'", "csv: use jsonl, parquet or txt")),
+        (["recaption", "{dir}", "-o", "{dir}/r.jsonl", "--engine", "spark"], ("'--engine'", "spark: use local or ray")),
         (["caption", "{image}", "--vlm", "transformers:/no/such/model", "-O", "batch_size=abc"], ("batch_size=abc", "integer")),
         (["caption", "{image}", "--richness"], ("'--richness' requires an argument", "--help")),
         (["caption", "{image}", "--vlmm", "x"], ("no such option: --vlmm", "--vlm", "rescap caption --help")),
         (["recaption"], ("missing argument", "rescap recaption --help")),
         (["caption", "{image}", "--batch-size", "0"], ("--batch-size", "greater than or equal to 1")),
+        (["restore", "{image}", "-o", "{dir}/o", "--restorer", "hypir", "--no-vlm", "--mode", "foo"], ("'--mode'", "foo: use chain, fused or single")),
+        (["backends", "check", "nosuch:x"], ("no backend named 'nosuch'", "transformers")),
     ],
-    ids=["format", "engine", "option-type", "needs-value", "no-such-option", "missing-argument", "out-of-range"],
+    ids=["format", "engine", "option-type", "needs-value", "no-such-option", "missing-argument", "out-of-range", "mode", "backends-check"],
 )  # fmt: skip
 def test_usage_errors_name_what_was_wrong(image, args, expected):
     one_line_error([a.format(dir=image.parent, image=image) for a in args], *expected)
