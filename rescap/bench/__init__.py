@@ -115,6 +115,9 @@ def run_bench(
     batch_size: int = 4,
     limit: int | None = None,
     overwrite: bool = False,
+    mode: str = "chain",
+    quality_prompt: str = "fit",
+    backend_options: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     on_items: Callable[[int], None] | None = None,
     on_note: Callable[[str], None] | None = None,
@@ -176,12 +179,14 @@ def run_bench(
     earlier = None if overwrite else refuse_other_settings(out, {
         "restorer": restorer, "restorer_path": _path_or_id(restorer_path), "seed": seed, "steps": steps, "strength": strength,
         "guidance": guidance, "gt": _path_or_id(gt), "captions": _path_or_id(captions) if sidecar else None,
+        "quality_prompt": quality_prompt,
     })  # fmt: skip
-    if earlier is not None and backend is None and (not needs_vlm or _same_vlm(vlm, earlier, relevance)):
+    same_captioning = not needs_vlm or (_same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode) if earlier else False
+    if earlier is not None and backend is None and same_captioning:
         done = finished(out, items, chosen, metric_names, Path(captions) if captions is not None else None)
         if done is not None:  # nothing left to do: report from the records, loading no model
             bench = Bench(
-                out_dir=out, adapter=get_adapter(restorer), runner=None, policies=chosen, metrics=done, config=earlier,
+                out_dir=out, adapter=get_adapter(restorer, quality_prompt=quality_prompt), runner=None, policies=chosen, metrics=done, config=earlier,
                 captions_dir=Path(captions) if captions is not None else None, batch_size=batch_size, progress=progress,
             )  # fmt: skip
             bench.open()
@@ -198,7 +203,7 @@ def run_bench(
     for message in metric_set.skipped.values():
         if on_note:
             on_note(message)
-    adapter = get_adapter(restorer)
+    adapter = get_adapter(restorer, quality_prompt=quality_prompt)
     try:
         runner = adapter.load(restorer_path, device=device)
     except RestorerUnavailable as exc:
@@ -209,7 +214,7 @@ def run_bench(
              f"files are in {out / 'prompts'}")  # fmt: skip
     own_backend = backend is None
     if backend is None and vlm and any(p.needs_vlm for p in chosen):
-        backend = create_backend(vlm, **({"base_url": base_url} if base_url else {}))
+        backend = create_backend(vlm, **{**(backend_options or {}), **({"base_url": base_url} if base_url else {})})
     try:
         if backend is None:
             if any(p.kind == "plain" for p in chosen):
@@ -222,7 +227,7 @@ def run_bench(
             if policy.kind != "rescap":
                 continue
             captioner = Captioner(
-                backend, restorer=adapter, policy=RichnessPolicy(mode=policy.richness), relevance=scorer, seed=seed,
+                backend, restorer=adapter, policy=RichnessPolicy(mode=policy.richness), relevance=scorer, seed=seed, mode=mode,
             )  # fmt: skip
             if scorer == "auto" or isinstance(scorer, str):
                 scorer = captioner.scorer  # one CLIP model shared by every richness
@@ -233,6 +238,7 @@ def run_bench(
             seed=seed, steps=steps, strength=strength, guidance=guidance, gt=_path_or_id(gt), restorer_runs=runner is not None,
             captions=_path_or_id(captions) if any(p.kind == "sidecar" for p in chosen) else None,
             relevance=(_path_or_id(relevance) if isinstance(relevance, str) else type(relevance).__name__) if uses_vlm else None,
+            mode=mode if uses_vlm else None, quality_prompt=quality_prompt,
         )  # fmt: skip
         bench = Bench(
             out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,

@@ -39,6 +39,8 @@ class BenchConfig(BaseModel):
     captions: str | None = None
     relevance: str | None = None
     restorer_runs: bool = True  # False: the restorer cannot run here, captions and prompt files only
+    mode: str | None = None  # the chain-of-thought mode, when a VLM captioned
+    quality_prompt: str = "fit"
     rescap_version: str = __version__
 
     def differences(self, other: "BenchConfig") -> list[str]:

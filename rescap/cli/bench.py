@@ -37,6 +37,9 @@ def bench(
     guidance: Optional[float] = options.GUIDANCE,
     device: str = options.DEVICE,
     batch_size: int = options.BATCH_SIZE,
+    mode: str = options.MODE,
+    quality_prompt: str = options.QUALITY_PROMPT,
+    backend_option: Optional[List[str]] = options.BACKEND_OPTION,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over: delete earlier results in the report folder."),
 ) -> None:
@@ -67,7 +70,10 @@ def bench(
 
     from .adapters import load_adapter
 
-    load_adapter(restorer)  # an unknown name is a one-line error before anything loads
+    load_adapter(restorer, None, quality_prompt)  # an unknown name or mode is a one-line error before anything loads
+    from .caption import parse_backend_options
+
+    backend_options = parse_backend_options(backend_option)
     ensure_output_folder(output)
     restorer_path = options.restorer_model_of(restorer_model, restorer_path)
     vlm = options.vlm_of(vlm, None)
@@ -79,7 +85,7 @@ def bench(
                 inputs, output, restorer=restorer, restorer_path=restorer_path, gt=gt, policies=policies, metrics=metrics,
                 vlm=None if no_vlm else vlm, base_url=base_url, relevance=relevance, captions=captions, seed=seed,
                 steps=steps, strength=strength, guidance=guidance, device=device, batch_size=batch_size, limit=limit,
-                overwrite=overwrite,
+                overwrite=overwrite, mode=mode, quality_prompt=quality_prompt, backend_options=backend_options,
                 progress=lambda label: progress.update(task, advance=1, status=escape(label)),
                 on_items=lambda n: progress.update(task, total=n),
                 on_note=lambda text: console.print(f"[yellow]note:[/] {escape(text)}"),

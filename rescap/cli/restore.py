@@ -64,6 +64,8 @@ def prompt(
     quality_prompt: str = options.QUALITY_PROMPT,
     user_prompt: Optional[str] = options.USER_PROMPT,
     user_negative: Optional[str] = options.USER_NEGATIVE,
+    mode: str = options.MODE,
+    backend_option: Optional[List[str]] = options.BACKEND_OPTION,
     json_output: bool = options.JSON_OUTPUT,
 ) -> None:
     """Show the exact positive/negative strings a restorer will receive, their token counts, and warnings.
@@ -82,7 +84,9 @@ def prompt(
         except Exception as exc:
             typer.echo(f"error: {error_text(exc)}", err=True)
             raise typer.Exit(2)
-    captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, "chain")
+    from .caption import parse_backend_options
+
+    captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
     try:
         bundle = _bundle_from_caption(captioner, image, caption_text) if caption_text is not None else captioner.caption(str(image))
     except Exception as exc:

@@ -40,7 +40,7 @@ TERMS = {
     "it": r"sfocat[oaie]|rumoros[oaie]|rumore|sgranat[oaie]|pixelat[oaie]|(?:a\s+)?bassa\s+risoluzione",
     "pt": r"desfocad[oa]s?|borrad[oa]s?|ruído|ruidos[oa]s?|granulad[oa]s?|pixelizad[oa]s?|(?:de\s+)?baixa\s+resolução",
     "ru": r"размыт\w*|шум(?:ом|а|ы|ов|ами)?|шумн\w*|нечётк\w*|нечетк\w*|зашумл[её]н\w*|зернист\w*|пикселизирован\w*|размытость\w*"
-          r"|низк\w+\s+разрешени\w+",
+          r"|низк\w+\s+разрешени\w+|JPEG-артефакт\w*|артефакт\w*\s+(?:сжатия|JPEG)",
     "zh": r"模糊(?:不清)?|噪点|噪声|像素化|低分辨率|压缩痕迹|不清晰",
     "ja": r"ぼやけ(?:た|て|る)?|ピンぼけ|ノイズ|低解像度|画質が低い",
 }
@@ -78,6 +78,8 @@ _TERM_WITH_NEIGHBOURS = re.compile(  # CJK first: with its particle (模糊的, 
     rf"|(?:(?<=\s)|^)(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern})(?:\s+{_CONJ}\s+(?:(?:{_ADVERB_RE})\s+)?(?:{TERM_RE.pattern}))*",
     re.IGNORECASE,
 )
+# a conjunction left alone between commas ("Sevilla, y, con naranjos")
+_ORPHAN_CONJUNCTION = re.compile(r"(?<=[,;])\s*(?:y|e|o|und|oder|et|ou|и|или)\s*(?=[,;.!?])", re.IGNORECASE)
 # a preposition the removal left with nothing, or right before another one ("in.", "de d'un chien")
 _ORPHAN_PREPOSITION = re.compile(
     r"(?<![\w'’-])(?:in|im|mit|avec|con|com|с|со|в|во|en|di|de|da)\s*(?=[.!?;,]|$)"
@@ -153,6 +155,7 @@ def remove_multilingual_terms(text: str) -> tuple[str, list[str]]:
     text = _TERM_WITH_NEIGHBOURS.sub(drop, text)
     text = re.sub(r"\x00\s*(\w)", lambda m: m.group(1).upper(), text).replace("\x00", "")
     text = _ORPHAN_PREPOSITION.sub("", text)
+    text = _ORPHAN_CONJUNCTION.sub("", text)
     # only what the removal doubled: spaces, a space before punctuation, a comma left before an end mark
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"\s+([,.;:!?，。、])", r"\1", text)

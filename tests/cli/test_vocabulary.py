@@ -21,11 +21,11 @@ SHARED = {
     ("--base-url",): COMMANDS,
     ("--restorer",): COMMANDS,
     ("--relevance",): COMMANDS,
-    ("--quality-prompt",): ["caption", "recaption", "prompt", "restore"],
+    ("--quality-prompt",): COMMANDS,
     ("--richness", "-r"): ["caption", "recaption", "prompt", "restore"],
     ("--batch-size", "-b"): ["caption", "recaption", "restore", "bench"],
-    ("--mode",): ["caption", "recaption", "restore"],
-    ("--backend-option", "-O"): ["caption", "recaption", "restore"],
+    ("--mode",): COMMANDS,
+    ("--backend-option", "-O"): COMMANDS,
     ("--restorer-model",): ["prompt", "restore", "bench"],
     ("--prompt",): ["prompt", "restore"],
     ("--negative",): ["prompt", "restore"],
@@ -89,3 +89,32 @@ def test_every_command_takes_the_same_restorer_names(name, tmp_path, astronaut):
     for restorer in ("sd", "s3diff", "diffusers"):  # once only in some commands
         known = CliRunner().invoke(app, [*base, "--restorer", restorer])
         assert "no adapter named" not in known.output, (name, restorer, known.output)
+
+
+def test_every_command_writes_records_under_the_same_field_names(tmp_path, astronaut):
+    """``file`` for the image and ``positive_prompt``/``negative_prompt`` for the strings, in the
+    JSON of caption, prompt, restore, recaption and bench alike (no ``path``/``positive``)."""
+    import json
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = folder / "x.png"
+    Image.fromarray(astronaut).save(image)
+    runner = CliRunner()
+    records = {}
+    out = runner.invoke(app, ["caption", str(image), "--no-vlm", "--restorer", "supir", "--json"])
+    records["caption"] = json.loads(out.stdout)
+    out = runner.invoke(app, ["prompt", str(image), "--no-vlm", "--restorer", "supir", "--json"])
+    records["prompt"] = json.loads(out.stdout)
+    assert runner.invoke(app, ["restore", str(folder), "-o", str(tmp_path / "r"), "--restorer", "hypir", "--no-vlm"]).exit_code == 0
+    records["restore"] = json.loads((tmp_path / "r" / "x.json").read_text())
+    assert runner.invoke(app, ["recaption", str(folder), "-o", str(tmp_path / "c.jsonl"), "--no-vlm"]).exit_code == 0
+    records["recaption"] = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    bench = runner.invoke(app, ["bench", str(folder), "-o", str(tmp_path / "b"), "--restorer", "hypir", "--no-vlm",
+                                "--metrics", "none", "--policies", "none"])  # fmt: skip
+    assert bench.exit_code == 0, bench.output
+    records["bench"] = next(r for r in json.loads((tmp_path / "b" / "results.json").read_text())["records"] if r["policy"] == "none")
+    for command, record in records.items():
+        assert {"file", "positive_prompt", "negative_prompt"} <= set(record), (command, sorted(record))
+        assert not {"path", "positive", "negative"} & set(record), (command, sorted(record))
+        assert record["file"].endswith("x.png"), (command, record["file"])

@@ -115,7 +115,8 @@ STEM = re.compile(
     r"banding|soft|hazy|fuzzy|motion|"
     # the other languages VLMs answer in (German, French, Spanish, Italian, Portuguese, Russian)
     r"unscharf\w*|verschwommen\w*|verrauscht\w*|bildrauschen|\w*artefakt\w*|flou\w*|bruit\w*|borros\w*|"
-    r"desenfocad\w*|sfocat\w*|desfocad\w*|размыт\w*|зашумл\w*)$|ぼやけ|ノイズ|模糊|噪点"
+    r"desenfocad\w*|sfocat\w*|desfocad\w*|размыт\w*|зашумл\w*|rauschen|ruido|ruído|rumore|шум\w*|\w*артефакт\w*)$"
+    r"|ぼやけ|ノイズ|模糊|噪点"
 )
 # words the rule may remove next to a degradation word: grammar glue, picture nouns, degree words
 GLUE = {
