@@ -42,7 +42,7 @@ class _OneLineErrors(TyperGroup):
                 exc.show()  # no arguments at all: the help itself
                 sys.exit(exc.exit_code)
             ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "rescap"
+            where = ctx.command_path if ctx is not None else _command_path(self, args)
             message = " ".join(exc.format_message().split()).rstrip(".")
             typer.echo(f"error: {message[:1].lower() + message[1:]} (see {where} --help)", err=True)
             sys.exit(exc.exit_code)
@@ -50,6 +50,19 @@ class _OneLineErrors(TyperGroup):
             typer.echo("aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command_path(group, args) -> str:
+    """``rescap caption`` (or ``rescap backends check``) from the arguments, for an error raised
+    before click knew which command it was parsing."""
+    words, path, command = list(sys.argv[1:] if args is None else args), ["rescap"], group
+    for word in words:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
 
 
 _METAVARS = {"int": "N", "float": "X", "Path": "PATH", "str": "TEXT"}

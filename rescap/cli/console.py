@@ -40,7 +40,9 @@ def ensure_output_folder(folder) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        typer.echo(f"error: cannot write to {folder}: {exc.strerror or exc}", err=True)
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker is not None else (exc.strerror or str(exc))
+        typer.echo(f"error: cannot write to {folder}: {reason}", err=True)
         raise typer.Exit(2)
 
 

@@ -72,7 +72,7 @@ def recaption(
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
     from .caption import _make_captioner, parse_backend_options
-    from .console import progress_bar, stderr_console
+    from .console import ensure_output_folder, progress_bar, stderr_console
 
     console = stderr_console()
     try:
@@ -99,6 +99,7 @@ def recaption(
     from .adapters import load_adapter
 
     decide_start = time.perf_counter()  # reading what exists and listing the source: the resume cost
+    ensure_output_folder(target.parent if fmt == "jsonl" else target)  # an unwritable -o: one line, before any work
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
         adapter = load_adapter(restorer, None, quality_prompt)
