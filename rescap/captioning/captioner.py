@@ -237,11 +237,25 @@ class Captioner:
 
     def _control(self, items: list[PreparedImage]) -> list[PromptBundle | CaptionFailure]:
         start = time.perf_counter()
+        cleaned = {}
+        for i, it in enumerate(items):  # any error while handling one image fails that image only
+            if it.failure is None:
+                try:
+                    cleaned[i] = clean_caption(it.raw_caption or "", self.adapter.caption_style)
+                except Exception as exc:  # pragma: no cover - defensive
+                    it.failure = CaptionFailure(image=it.name, stage="control", error=f"{type(exc).__name__}: {exc}")
         live = [i for i, it in enumerate(items) if it.failure is None]
-        cleaned = {i: clean_caption(items[i].raw_caption or "", self.adapter.caption_style) for i in live}
         scorer = self.scorer if self.backend is not None else None
-        scores = score_relevance(scorer, [items[i].picture for i in live], [cleaned[i][0] for i in live], self.config.relevance_margin)
-        relevance = dict(zip(live, scores))
+        margin = self.config.relevance_margin
+        try:
+            relevance = dict(zip(live, score_relevance(scorer, [items[i].picture for i in live], [cleaned[i][0] for i in live], margin)))
+        except Exception:  # the batch failed: image by image, so that one bad image fails alone
+            relevance = {}
+            for i in live:
+                try:
+                    relevance[i] = score_relevance(scorer, [items[i].picture], [cleaned[i][0]], margin)[0]
+                except Exception as exc:
+                    items[i].failure = CaptionFailure(image=items[i].name, stage="relevance", error=f"{type(exc).__name__}: {exc}")
         control_share = (time.perf_counter() - start) / max(len(live), 1)
         model = self.backend.model_string if self.backend is not None else None
         out: list[PromptBundle | CaptionFailure] = []

@@ -61,6 +61,32 @@ class ContentAnalysis(BaseModel):
         return [s.name for s in self.subjects if s.category == "harmed_by_detail"]
 
 
+class CaptionAnswer(BaseModel):
+    """Step (c)'s answer."""
+
+    caption: str = ""
+
+
+class AnalysisAnswer(BaseModel):
+    """The fused answer: degradation and content in one object."""
+
+    degradation: DegradationAssessment
+    content: ContentAnalysis
+
+
+class SingleAnswer(AnalysisAnswer):
+    """The single-call answer: all three."""
+
+    caption: str = ""
+
+
+# every step's answer, validated whole: a wrong shape (a list, a missing key) is that image's failure
+ANSWERS: dict[str, type[BaseModel]] = {
+    "degradation": DegradationAssessment, "content": ContentAnalysis, "caption": CaptionAnswer,
+    "analysis": AnalysisAnswer, "single": SingleAnswer,
+}  # fmt: skip
+
+
 def degradation_schema() -> dict:
     return {
         "type": "object",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from ..backends.base import BatchGenerationError, GenerationParams, GenerationResult, VLMBackend, text_message
 from ..backends.structured import token_budget
@@ -17,8 +17,7 @@ from .bundle import CaptionFailure, StepTrace
 from .config import CaptionerConfig
 from .items import PreparedImage
 from .steps import (
-    ContentAnalysis,
-    DegradationAssessment,
+    ANSWERS,
     analysis_schema,
     caption_schema,
     chars_for_tokens,
@@ -85,6 +84,7 @@ class StepRunner:
         except Exception as exc:  # the backend as a whole failed: every item of this call fails
             results = [GenerationResult(index=i, error=f"{type(exc).__name__}: {exc}") for i in range(len(live))]
         share = (time.perf_counter() - start) / len(live)
+        results = (results + [None] * len(live))[: len(live)]  # a backend answering fewer items fails the rest, never drops them
         for it, prompt, out in zip(live, prompts, results):
             trace = StepTrace(step=step, prompt=prompt, output=out.text if out else None, seconds=share)
             it.trace.append(trace)
@@ -95,25 +95,35 @@ class StepRunner:
                 continue
             try:
                 parsed = json.loads(out.text)
-                trace.parsed = parsed
+                trace.parsed = parsed if isinstance(parsed, dict) else {"answer": parsed}
                 absorb(step, it, parsed)
-            except (ValueError, TypeError, KeyError) as exc:
-                trace.error = f"unparseable answer: {exc}"
+            except Exception as exc:  # any wrong answer fails this image only
+                trace.error = f"unusable answer: {_reason(exc)}"
                 it.failure = CaptionFailure(image=it.name, stage=f"vlm:{step}", error=trace.error)
         if progress:
             progress(step)
 
 
-def absorb(step: str, item: PreparedImage, parsed: dict) -> None:
-    """Put a parsed answer into the image's record."""
+def _reason(exc: Exception) -> str:
+    """A one-line reason: a validation error as its first problem and where."""
+    errors = getattr(exc, "errors", None)
+    if type(exc).__name__ == "ValidationError" and callable(errors):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "the answer"
+        return f"{where}: {first.get('msg', '')}"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
+def absorb(step: str, item: PreparedImage, parsed: Any) -> None:
+    """Check a parsed answer against its step's model and put it into the image's record."""
+    answer = ANSWERS[step].model_validate(parsed)
     if step == "degradation":
-        item.assessment = DegradationAssessment.model_validate(parsed)
+        item.assessment = answer
     elif step == "content":
-        item.content = ContentAnalysis.model_validate(parsed)
+        item.content = answer
     elif step == "caption":
-        item.raw_caption = str(parsed.get("caption", ""))
+        item.raw_caption = answer.caption
     else:  # analysis / single
-        item.assessment = DegradationAssessment.model_validate(parsed["degradation"])
-        item.content = ContentAnalysis.model_validate(parsed["content"])
+        item.assessment, item.content = answer.degradation, answer.content
         if step == "single":
-            item.raw_caption = str(parsed.get("caption", ""))
+            item.raw_caption = answer.caption

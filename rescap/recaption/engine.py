@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -148,7 +149,7 @@ def run_local(
             batch = [window.popleft() for _ in range(min(batch_size, len(window)))]
             submit_until(2 * batch_size)  # the next batch decodes while the VLM runs
             prepared = [future.result() for _, future in batch]
-            outcomes = captioner.caption_prepared(prepared)
+            outcomes = caption_or_fail(captioner, prepared)
             records = [to_record(key, outcome) for (key, _), outcome in zip(batch, outcomes)]
             writer.write(records)
             summary.count(records)
@@ -156,6 +157,17 @@ def run_local(
                 on_batch(len(records))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def caption_or_fail(captioner: Any, prepared: list) -> list:
+    """``caption_prepared``, or, should it raise, a failure for each image of the batch with the
+    reason: an unexpected error costs this batch, never the job."""
+    try:
+        outcomes = list(captioner.caption_prepared(prepared))
+    except Exception as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        return [SimpleNamespace(stage="caption", error=reason) for _ in prepared]
+    return (outcomes + [SimpleNamespace(stage="caption", error="no result for this image")] * len(prepared))[: len(prepared)]
 
 
 def _prepare(captioner: Any, item: SourceItem):

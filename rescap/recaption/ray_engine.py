@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .engine import Summary, plan, to_record
+from .engine import Summary, caption_or_fail, plan, to_record
 from .sources import iter_source
 from .writers import make_writer
 
@@ -84,7 +84,7 @@ class _CaptionActor:
             else:
                 image = Image.open(io.BytesIO(picture)).convert("RGB")
                 prepared.append(self.captioner.prepared_from(key, DegradationReport.model_validate_json(report), image, seconds))
-        outcomes = self.captioner.caption_prepared(prepared)
+        outcomes = caption_or_fail(self.captioner, prepared)
         return {"record": [to_record(key, outcome).model_dump_json() for key, outcome in zip(batch["key"], outcomes)]}
 
 
