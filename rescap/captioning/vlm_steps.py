@@ -98,7 +98,8 @@ class StepRunner:
                 trace.parsed = parsed if isinstance(parsed, dict) else {"answer": parsed}
                 absorb(step, it, parsed)
             except Exception as exc:  # any wrong answer fails this image only
-                trace.error = f"unusable answer: {_reason(exc)}"
+                kind = "unparseable" if isinstance(exc, json.JSONDecodeError) else "unusable"  # not JSON / JSON of the wrong shape
+                trace.error = f"{kind} answer: {_reason(exc)}"
                 it.failure = CaptionFailure(image=it.name, stage=f"vlm:{step}", error=trace.error)
         if progress:
             progress(step)
