@@ -37,6 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..captioning.bundle import PromptBundle
 from ..text.degradation_words import find_degradation_words
 from ..text.phrases import fit_to_tokens, phrases_of, strip_end_mark
+from ..durable import atomic_write
+from ..outputs import inside
 from ..text.tokens import TokenCounter, counter_for
 
 QualityPromptMode = Literal["fit", "keep", "drop"]
@@ -392,9 +394,8 @@ class RestorerAdapter:
     def export(self, prompts: FinalPrompts, image: Path, out_dir: Path, relative_to: Path | None = None) -> list[Path]:
         """Write the prompt files this restorer reads (default: ``<stem>.txt`` with the positive prompt,
         in the image's folder layout under ``out_dir``)."""
-        target = out_dir / _relative(image, relative_to).with_suffix(".txt")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(prompts.positive + "\n", encoding="utf-8")
+        target = inside(out_dir, _relative(image, relative_to).as_posix(), ".txt")
+        atomic_write(target, (prompts.positive + "\n").encode("utf-8"))
         return [target]
 
     # -- running --------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..durable import atomic_write
+from ..outputs import inside
 from ..captioning.restoration_prompts import BLIND_RESTORATION_PROMPT
 from .base import FinalPrompts, RestorerAdapter, _relative
 
@@ -37,6 +39,6 @@ class SPIREAdapter(RestorerAdapter):
 
     def export(self, prompts: FinalPrompts, image: Path, out_dir: Path, relative_to: Path | None = None) -> list[Path]:
         written = super().export(prompts, image, out_dir, relative_to)
-        second = out_dir / _relative(image, relative_to).with_suffix(".restoration.txt")
-        second.write_text(prompts.extra["restoration_prompt"] + "\n", encoding="utf-8")
+        second = inside(out_dir, _relative(image, relative_to).with_suffix("").as_posix(), ".restoration.txt", replace_suffix=False)
+        atomic_write(second, (prompts.extra["restoration_prompt"] + "\n").encode("utf-8"))
         return written + [second]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -34,15 +35,25 @@ def fsync_dir(folder: Path) -> None:
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    """``target`` holds either its old content or ``data``, never a part of it."""
+    """``target`` holds either its old content or ``data``, never a part of it, and after a crash
+    too: the data is fsynced before the rename and the folder after it. On any error (a full disk)
+    the temporary file is removed and the error raised; ``target`` is untouched."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with open(temp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, target)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        with open(temp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            temp.unlink()
+        except OSError:
+            pass
+        raise
+    fsync_dir(target.parent)
 
 
 def log_lines(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
@@ -58,6 +69,16 @@ def log_lines(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
                 continue
             if isinstance(row, dict):
                 yield line, row
+
+
+def save_image(image, target: Path) -> None:
+    """A PIL image written atomically, in the format of ``target``'s suffix (PNG by default)."""
+    import io
+
+    buffer = io.BytesIO()
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(Path(target).suffix.lower(), "PNG")
+    image.save(buffer, format=fmt)
+    atomic_write(Path(target), buffer.getvalue())
 
 
 def repair_torn_tail(path: Path) -> int:

@@ -225,3 +225,11 @@ def load_image(
     if pixels.shape[0] == 0 or pixels.shape[1] == 0:
         raise ImageLoadError("image has no pixels")
     return LoadedImage(np.ascontiguousarray(pixels), width, height, tables, box is not None)
+
+
+def open_rgb(path: "str | Path", max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
+    """The whole image as an 8-bit RGB PIL image, for a restorer: EXIF orientation applied,
+    16-bit and float images scaled (not clipped to white), decompression bombs refused."""
+    from .captioning.pictures import load_picture
+
+    return load_picture(path, max_image_pixels)

@@ -69,11 +69,10 @@ def find_references(items: list[ImageItem], gt_dir: Path) -> None:
 
 
 def open_rgb(path: Path):
-    """The whole image as RGB PIL (EXIF orientation applied, 16-bit scaled, bombs refused)."""
-    from ..captioning.pictures import load_picture
-    from ..limits import DEFAULT_MAX_IMAGE_PIXELS
+    """The whole image as RGB PIL (see ``rescap.images.open_rgb``)."""
+    from ..images import open_rgb as _open_rgb
 
-    return load_picture(path, DEFAULT_MAX_IMAGE_PIXELS)
+    return _open_rgb(path)
 
 
 def _inside(path: Path, folder: Path) -> str:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..durable import AppendLog, atomic_write
+from ..durable import AppendLog, atomic_write, save_image
+from ..outputs import inside, unique_names
 from ..errors import error_text
 from ..text.degradation_words import find_degradation_words
 from .items import ImageItem, _inside, image_size, open_rgb
@@ -84,6 +85,7 @@ class Bench:
     progress: Callable[[str], None] | None = None  # called once per finished (image, policy)
     records: dict[tuple[str, str], BenchRecord] = field(default_factory=dict)
     resumed: int = 0  # restorations (input rows aside) found done from an earlier run
+    output_names: dict[Path, str] = field(default_factory=dict)  # input -> its outputs/ folder (unique per input)
     restored: int = 0  # restorations done by this run
 
     def __post_init__(self) -> None:
@@ -138,6 +140,7 @@ class Bench:
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self, items: list[ImageItem]) -> None:
+        self.output_names = unique_names([it.relative for it in items])
         for start in range(0, len(items), self.batch_size):
             self._run_chunk(items[start : start + self.batch_size])
         self._rescore_missing_metrics(items)
@@ -213,7 +216,7 @@ class Bench:
             )  # fmt: skip
             timings["restore"] = time.perf_counter() - start
             target = self._output_path(it, policy.name)
-            restored.convert("RGB").save(target)
+            save_image(restored.convert("RGB"), target)
         except Exception as exc:  # one restoration must not stop the bench
             return BenchRecord(**base, status="error", error=f"restore: {error_text(exc)}", timings=timings)
         return self._scored(BenchRecord(**base, status="ok", output=target.relative_to(self.out_dir).as_posix(), timings=timings), restored, it)
@@ -231,13 +234,16 @@ class Bench:
         size = (reference.size if reference is not None else None) or next((s for s in output_sizes if s), None) or lq.size
         shown = lq if lq.size == tuple(size) else lq.resize(tuple(size), Image.Resampling.BICUBIC)
         target = self._output_path(it, INPUT_ROW)
-        shown.save(target)
+        save_image(shown, target)
         return self._scored(BenchRecord(**base, status="ok", output=target.relative_to(self.out_dir).as_posix()), shown, it)
 
     def _output_path(self, it: ImageItem, policy: str) -> Path:
-        folder = self.out_dir / "outputs" / it.relative.with_suffix("")
+        """``outputs/<image>/<policy>.png``: one folder per input (``photo.jpg`` and ``photo.png``
+        get ``photo.jpg/`` and ``photo.png/``), never outside the report folder."""
+        name = self.output_names.get(it.relative) or it.relative.with_suffix("").as_posix()
+        folder = inside(self.out_dir / "outputs", name, "", replace_suffix=False)
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{policy}.png"
+        return inside(self.out_dir / "outputs", f"{name}/{policy}", ".png", replace_suffix=False)
 
     def _scored(self, record: BenchRecord, image: Any, it: ImageItem, only: list[str] | None = None) -> BenchRecord:
         return score_record(self.metrics, record, image, it, only)

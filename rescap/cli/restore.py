@@ -120,6 +120,15 @@ def prompt(
         console.print(f"[yellow]warning:[/] {escape(warning)}")
 
 
+def _shared_prompt_files(relatives: dict) -> dict:
+    """Inputs whose prompt files would be one file (``photo.jpg``, ``photo.png`` -> ``photo.txt``),
+    each mapped to another input it collides with."""
+    by_stem: dict[str, list] = {}
+    for path, rel in relatives.items():
+        by_stem.setdefault(rel.with_suffix("").as_posix().lower(), []).append(path)
+    return {p: relatives[next(q for q in group if q != p)] for group in by_stem.values() if len(group) > 1 for p in group}
+
+
 def restore(
     inputs: List[Path] = typer.Argument(..., help="Images or folders (walked recursively).", show_default=False, metavar="INPUT"),
     output: Path = typer.Option(..., "-o", "--output", help="Folder for restored images and their JSON records."),
@@ -163,7 +172,10 @@ def restore(
     from ..adapters import RestorerUnavailable
     from ..adapters.base import _relative
     from ..captioning.bundle import CaptionFailure
+    from ..durable import atomic_write, save_image
     from ..files import NoImageFiles, iter_image_files, sidecar_caption
+    from ..images import open_rgb
+    from ..outputs import inside, unique_names
     from .console import progress_bar, stderr_console
 
     adapter = load_adapter(restorer, None, quality_prompt)
@@ -206,11 +218,14 @@ def restore(
             raise typer.Exit(2)
     done = skipped = 0
     failures: list[str] = []
+    relatives = {path: _relative(path, root) for path in files}
+    names = unique_names(relatives.values())  # photo.jpg and photo.png restore to two files, never one
+    shared_prompt_file = _shared_prompt_files(relatives) if runner is None else {}
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)
     with progress:
         pending = []
         for path in files:
-            if runner is not None and (output / _relative(path, root).with_suffix(".png")).exists() and not overwrite:
+            if runner is not None and inside(output, names[relatives[path]], ".png", replace_suffix=False).exists() and not overwrite:
                 skipped += 1
                 progress.advance(task)
             else:
@@ -223,10 +238,15 @@ def restore(
                 captioned = captioner.caption_batch([str(p) for p in chunk])
             share = (time.perf_counter() - t0) / len(chunk)
             for path, result in zip(chunk, captioned):
-                rel = _relative(path, root)
-                target = output / rel.with_suffix(".png")
+                rel = relatives[path]
+                target = inside(output, names[rel], ".png", replace_suffix=False)
                 record: dict = {"file": str(path), "output": str(target) if runner is not None else None, "restorer": adapter.name, "rescap_version": __version__}
                 try:
+                    if path in shared_prompt_file:
+                        raise ValueError(
+                            f"{rel} and {shared_prompt_file[path]} need the same prompt file ({adapter.name} reads one per "
+                            "file name without extension); rename one of them"
+                        )
                     t1 = time.perf_counter()
                     if captions is not None:
                         bundle = _bundle_from_caption(captioner, path, sidecar_caption(path, rel, captions, beside_image=False))
@@ -238,13 +258,9 @@ def restore(
                     record.update(**prompt_fields(adapter, final), restoration_prompt=bundle.restoration_prompt, check=adapter.check(final).model_dump(), degradation=bundle.degradation.model_dump(mode="json"))
                     t2 = time.perf_counter()
                     if runner is not None:
-                        from PIL import Image, ImageOps
-
-                        with Image.open(path) as im:
-                            lq = ImageOps.exif_transpose(im).convert("RGB")
+                        lq = open_rgb(path)  # the one decoder: EXIF, 16-bit scaled, bombs refused
                         restored = adapter.restore(runner, lq, final, seed=seed, steps=steps, strength=strength, guidance_scale=guidance)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        restored.save(target)
+                        save_image(restored, target)
                     else:
                         record["prompt_files"] = [str(p) for p in adapter.export(final, path, output, root)]
                     record["timings"] = {"prompts": share + t2 - t1, "restore": time.perf_counter() - t2, **bundle.timings}
@@ -252,9 +268,7 @@ def restore(
                 except Exception as exc:  # one image must not stop the batch
                     record["error"] = error_text(exc)
                     failures.append(f"{path}: {record['error']}")
-                record_path = output / rel.with_suffix(".json")
-                record_path.parent.mkdir(parents=True, exist_ok=True)
-                record_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+                atomic_write(inside(output, names[rel], ".json", replace_suffix=False), json.dumps(record, ensure_ascii=False, indent=1).encode("utf-8"))
                 progress.advance(task)
     failed = len(failures)
     for line in failures:

@@ -151,7 +151,7 @@ def run_local(
             prepared = [future.result() for _, future in batch]
             outcomes = caption_or_fail(captioner, prepared)
             records = [to_record(key, outcome) for (key, _), outcome in zip(batch, outcomes)]
-            writer.write(records)
+            records = writer.write(records) or records
             summary.count(records)
             if on_batch:
                 on_batch(len(records))

@@ -128,7 +128,7 @@ def run_ray(
     try:
         for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
             records = [RecaptionRecord.model_validate_json(text) for text in batch["record"]]
-            writer.write(records)  # durable before the next batch is taken
+            records = writer.write(records) or records  # durable before the next batch is taken
             summary.count(records)
     finally:
         writer.close()

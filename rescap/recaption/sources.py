@@ -153,18 +153,7 @@ def iter_source(source: str | Path, path_column: str | None = None) -> Iterator[
 
 
 def safe_output_path(root: Path, key: str, suffix: str) -> Path:
-    """``root/<key with suffix>``, never outside ``root``: an absolute key loses its anchor
-    (``/data/a.png`` -> ``root/data/a.txt``), ``..`` becomes ``_up``, and a symlinked folder or file
-    that would lead outside is refused."""
-    relative = PurePosixPath(key.replace("\\", "/"))
-    parts = [("_up" if p == ".." else p.replace(":", "_")) for p in relative.parts if p not in ("", ".", "/")]
-    if not parts:
-        raise ValueError(f"empty key {key!r}")
-    target = root.joinpath(*parts)
-    target = target.with_suffix(suffix) if target.suffix else target.with_name(target.name + suffix)
-    resolved_root = root.resolve()
-    if target.parent.exists() and not target.parent.resolve().is_relative_to(resolved_root):
-        raise ValueError(f"output for {key!r} would leave {root} (a symlink points outside)")
-    if target.is_symlink():
-        raise ValueError(f"output for {key!r} is a symlink; refusing to write through it")
-    return target
+    """``root/<key with suffix>``, never outside ``root`` (see ``rescap.outputs.inside``)."""
+    from ..outputs import inside
+
+    return inside(root, key, suffix)

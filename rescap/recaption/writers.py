@@ -60,8 +60,9 @@ class RecordWriter(Protocol):
     def drop_failed(self) -> None:
         """Forget failed records, so they can be redone without duplicates."""
 
-    def write(self, records: list[RecaptionRecord]) -> None:
-        """Add records durably (on disk when this returns)."""
+    def write(self, records: list[RecaptionRecord]) -> list[RecaptionRecord] | None:
+        """Add records durably (on disk when this returns); returns the records as written (a
+        writer may turn one into an error record, e.g. a caption file it could not write)."""
 
     def close(self) -> None: ...
 
@@ -176,6 +177,12 @@ class TxtWriter:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.text = text  # which record field goes into the .txt: "caption" or "positive_prompt"
         self.state = JsonlWriter(self.folder / STATE_FILE)
+        self._owners: dict[str, str] = {}  # caption file -> the key it was written for
+        for key in self.state.done()[0]:
+            try:
+                self._owners[str(safe_output_path(self.folder, key, ".txt"))] = key
+            except ValueError:
+                pass
 
     def done(self) -> tuple[set[str], set[str]]:
         return self.state.done()
@@ -189,11 +196,17 @@ class TxtWriter:
             if r.status == "ok":
                 try:
                     target = safe_output_path(self.folder, r.file, ".txt")
+                    owner = self._owners.get(str(target))
+                    if owner is not None and owner != r.file:  # photo.jpg and photo.png: one photo.txt
+                        raise ValueError(f"{target.relative_to(self.folder)} already holds the caption of {owner} "
+                                         "(one .txt per file name without extension); rename one of them")  # fmt: skip
                     atomic_write(target, ((getattr(r, self.text) or "") + "\n").encode("utf-8"))
+                    self._owners[str(target)] = r.file
                 except (ValueError, OSError) as exc:
                     r = r.model_copy(update={"status": "error", "error": f"cannot write its caption file: {exc}"})
             written.append(r)
         self.state.write(written)  # after the files: a record means its file is in place
+        return written
 
     def close(self) -> None:
         self.state.close()

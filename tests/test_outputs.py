@@ -1,0 +1,118 @@
+"""Outputs stay inside their folder, one file per input, written whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from rescap.cli.app import app
+from rescap.durable import atomic_write
+from rescap.outputs import OutsideOutputError, inside, unique_names
+
+
+def test_a_symlinked_ancestor_leading_outside_is_refused(tmp_path):
+    root, outside = tmp_path / "out", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    with pytest.raises(OutsideOutputError):
+        inside(root, "link/new/sub/b.png", ".txt")  # the folders below the link do not exist yet
+    with pytest.raises(OutsideOutputError):
+        inside(root, "link/b.png", ".txt")
+    assert inside(root, "../../etc/passwd", ".txt") == root / "_up" / "_up" / "etc" / "passwd.txt"
+    assert inside(root, "/abs/a.png", ".txt") == root / "abs" / "a.txt"
+
+
+def test_recaption_never_writes_through_a_symlink_outside(tmp_path, photos):
+    src = tmp_path / "src"
+    (src / "link" / "new" / "sub").mkdir(parents=True)
+    Image.fromarray(photos["astronaut"][:48, :48]).save(src / "link" / "new" / "sub" / "b.png")
+    out, outside = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    outside.mkdir()
+    (out / "link").symlink_to(outside)
+    result = CliRunner().invoke(app, ["recaption", str(src), "-o", str(out), "--format", "txt", "--no-vlm"])
+    assert result.exit_code == 1
+    assert not any(outside.rglob("*")), "nothing written outside the output folder"
+    record = json.loads((out / ".rescap-recaption.jsonl").read_text().splitlines()[0])
+    assert record["status"] == "error" and "would leave" in record["error"]
+
+
+@pytest.fixture
+def same_stems(tmp_path, photos):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(photos["astronaut"][:48, :48]).save(folder / "photo.png")
+    Image.fromarray(photos["coffee"][:48, :48]).save(folder / "photo.jpg")
+    Image.fromarray(photos["coffee"][48:96, :48]).save(folder / "other.png")
+    return folder
+
+
+def test_unique_names_keep_the_extension_only_where_stems_collide(tmp_path):
+    from pathlib import Path
+
+    names = unique_names([Path("a/photo.jpg"), Path("a/photo.png"), Path("a/b.png"), Path("c/photo.png")])
+    assert names == {Path("a/photo.jpg"): "a/photo.jpg", Path("a/photo.png"): "a/photo.png", Path("a/b.png"): "a/b", Path("c/photo.png"): "c/photo"}
+
+
+def test_prompt_files_that_would_collide_fail_those_images_by_name(same_stems, tmp_path):
+    out = tmp_path / "prompts"
+    result = CliRunner().invoke(app, ["restore", str(same_stems), "-o", str(out), "--restorer", "hypir", "--no-vlm"])
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 2 and all("same prompt file" in line for line in failed)
+    assert sorted(p.name for p in out.glob("*.txt")) == ["other.txt"]  # photo.txt would be right for only one of them
+
+
+def test_recaption_txt_says_which_image_already_has_the_caption_file(same_stems, tmp_path):
+    out = tmp_path / "txt"
+    result = CliRunner().invoke(app, ["recaption", str(same_stems), "-o", str(out), "--format", "txt", "--no-vlm"])
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in (out / ".rescap-recaption.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in records) == ["error", "ok", "ok"]
+    error = next(r for r in records if r["status"] == "error")
+    assert "already holds the caption of" in error["error"]
+    assert sorted(p.name for p in out.glob("*.txt")) == ["other.txt", "photo.txt"]
+
+
+def test_restore_and_bench_give_each_input_its_own_output(same_stems, tmp_path):
+    pytest.importorskip("diffusers")
+    from rescap.testing.tiny_diffusers import build_tiny_pipeline
+
+    pipe = build_tiny_pipeline("img2img", tmp_path / "pipe")
+    out = tmp_path / "restored"
+    result = CliRunner().invoke(app, ["restore", str(same_stems), "-o", str(out), "--restorer", "diffusers",
+                                      "--restorer-model", str(pipe), "--no-vlm", "--steps", "2"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.glob("*.png")) == ["other.png", "photo.jpg.png", "photo.png.png"]
+    assert json.loads((out / "photo.jpg.json").read_text())["file"].endswith("photo.jpg")
+    bench = CliRunner().invoke(app, ["bench", str(same_stems), "-o", str(tmp_path / "b"), "--restorer", "diffusers",
+                                     "--restorer-model", str(pipe), "--no-vlm", "--steps", "2", "--metrics", "none",
+                                     "--policies", "none"])  # fmt: skip
+    assert bench.exit_code == 0, bench.output
+    outputs = sorted(p.relative_to(tmp_path / "b" / "outputs").as_posix() for p in (tmp_path / "b" / "outputs").rglob("none.png"))
+    assert outputs == ["other/none.png", "photo.jpg/none.png", "photo.png/none.png"]
+    pixels = [np.asarray(Image.open(tmp_path / "b" / "outputs" / o)) for o in outputs]
+    assert not np.array_equal(pixels[1], pixels[2])  # two different restorations, not one overwritten
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "r.json"
+    atomic_write(target, b"old")
+    real_fsync = os.fsync
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(target, b"new content")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
