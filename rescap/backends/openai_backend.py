@@ -4,8 +4,10 @@
 - Retries with exponential backoff and jitter on 408/409/429/5xx and connection errors (the
   ``openai`` client's own policy, ``max_retries`` times); after that the item gets an error naming
   what happened, and the other items keep their results.
-- The API key is read from the environment variable named by ``api_key_env`` (default
-  ``OPENAI_API_KEY``; servers that need none get a placeholder) and is never logged or shown.
+- The API key goes only to the host it belongs to. ``$OPENAI_API_KEY`` is sent to
+  api.openai.com alone; a custom ``base_url`` (``vllm serve``, another provider) gets a key only
+  from a variable the user names, ``api_key_env`` (``--api-key-env VAR``), and a placeholder
+  otherwise. The key never appears in logs, records, reprs or error text (it is masked there).
 - JSON-schema output through ``response_format={"type": "json_schema", ...}``.
 - An empty model name asks the server which model it serves (``GET /models``).
 - Banned words (``GenerationParams.banned_words``): OpenAI-compatible servers have no portable
@@ -71,7 +73,7 @@ class OpenAIBackend(VLMBackend):
         model: str = "",
         *,
         base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
+        api_key_env: str | None = None,
         concurrency: int = 8,
         timeout: float = 120.0,
         max_retries: int = 4,
@@ -81,12 +83,14 @@ class OpenAIBackend(VLMBackend):
         super().__init__(model or "?", **options)
         self._openai = require("openai", "openai")
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
-        if not self.base_url and not os.environ.get(api_key_env):
+        self._api_key_env = key_variable_for(self.base_url, api_key_env)
+        if not self.base_url and not os.environ.get(self._api_key_env or ""):
             raise BackendError(
                 "the openai backend needs --base-url (e.g. http://127.0.0.1:8000/v1 for vllm serve) "
-                f"or an API key in ${api_key_env} for api.openai.com"
+                f"or an API key in ${self._api_key_env or 'OPENAI_API_KEY'} for api.openai.com"
             )
-        self._api_key_env = api_key_env
+        if api_key_env and not os.environ.get(api_key_env):
+            raise BackendError(f"--api-key-env {api_key_env}: that environment variable is not set")
         self.concurrency = max(1, int(concurrency))
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
@@ -103,11 +107,23 @@ class OpenAIBackend(VLMBackend):
         http_client = self._openai.DefaultAsyncHttpxClient(event_hooks={"request": [count]})
         return self._openai.AsyncOpenAI(
             base_url=self.base_url,
-            api_key=os.environ.get(self._api_key_env) or "not-needed",
+            api_key=self._key() or "not-needed",
             timeout=self.timeout,
             max_retries=self.max_retries,
             http_client=http_client,
         )
+
+    def _key(self) -> str | None:
+        return os.environ.get(self._api_key_env) if self._api_key_env else None
+
+    def _masked(self, text: str) -> str:
+        """``text`` with the key (and its usual printed prefixes) masked: error text ends up in records."""
+        key = self._key()
+        text = _short(text)
+        if key:
+            for piece in {key, key[:8], key[-6:]} if len(key) >= 12 else {key}:
+                text = text.replace(piece, "***")
+        return text
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
@@ -121,7 +137,7 @@ class OpenAIBackend(VLMBackend):
                 try:
                     models = await client.models.list()
                 except self._openai.OpenAIError as exc:
-                    raise BackendError(f"cannot list the models of {self.base_url}: {_short(str(exc))}") from exc
+                    raise BackendError(f"cannot list the models of {self.base_url}: {self._masked(str(exc))}") from None
                 if not models.data:
                     raise BackendError(f"{self.base_url} serves no model")
                 self.model = models.data[0].id
@@ -164,16 +180,16 @@ class OpenAIBackend(VLMBackend):
             try:
                 response = await client.chat.completions.create(**request)
             except openai.APIStatusError as exc:
-                result.error = f"HTTP {exc.status_code} from {self.base_url or 'api.openai.com'}: {_short(exc.message)}"
+                result.error = f"HTTP {exc.status_code} from {self.base_url or 'api.openai.com'}: {self._masked(exc.message)}"
                 return result
             except openai.APITimeoutError:
                 result.error = f"timed out after {self.timeout:g} s ({self.max_retries} retries)"
                 return result
             except openai.APIConnectionError as exc:
-                result.error = f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries: {_short(str(exc.__cause__ or exc))}"
+                result.error = f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries: {self._masked(str(exc.__cause__ or exc))}"
                 return result
             except Exception as exc:  # a malformed reply fails its item, not the batch
-                result.error = f"bad reply from {self.base_url or 'api.openai.com'}: {type(exc).__name__}: {_short(str(exc))}"
+                result.error = f"bad reply from {self.base_url or 'api.openai.com'}: {type(exc).__name__}: {self._masked(str(exc))}"
                 return result
         if not getattr(response, "choices", None):
             result.error = f"reply from {self.base_url or 'api.openai.com'} holds no choices"
@@ -199,6 +215,26 @@ def _flag(value: bool | str, name: str) -> bool:
     if text in ("0", "false", "no", "off", ""):
         return False
     raise BackendError(f"{name} must be true or false, got {value!r}")
+
+
+OFFICIAL_HOSTS = ("api.openai.com",)
+
+
+def key_variable_for(base_url: str | None, api_key_env: str | None) -> str | None:
+    """The environment variable whose key may go to ``base_url``: the one the user named, or
+    ``OPENAI_API_KEY`` for api.openai.com only; ``None`` (no key) for any other host.
+
+    >>> key_variable_for(None, None), key_variable_for("http://127.0.0.1:8000/v1", None)
+    ('OPENAI_API_KEY', None)
+    >>> key_variable_for("https://llm.example.com/v1", "EXAMPLE_KEY")
+    'EXAMPLE_KEY'
+    """
+    if api_key_env:
+        return api_key_env
+    from urllib.parse import urlparse
+
+    host = (urlparse(base_url).hostname or "") if base_url else OFFICIAL_HOSTS[0]
+    return "OPENAI_API_KEY" if host in OFFICIAL_HOSTS else None
 
 
 def _short(text: str, limit: int = 300) -> str:

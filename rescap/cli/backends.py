@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from . import options
+
 app = typer.Typer(help="VLM backends: list what is registered.", no_args_is_help=True)
 
 # what each built-in needs installed, and its default model
@@ -67,6 +69,7 @@ def check(
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."),
     image: str = typer.Option(None, "--image", help="Image to send (default: a generated test card)."),
     max_image_pixels: int = typer.Option(448 * 448, help="Pixel budget images are fitted to."),
+    api_key_env: str = options.API_KEY_ENV,
 ) -> None:
     """Load a backend, caption one image with JSON-constrained output, and report how long it took.
 
@@ -78,9 +81,9 @@ def check(
     from ..backends import BackendError, GenerationParams, create_backend, text_message
     from ..backends.structured import token_budget
 
-    options = {"max_image_pixels": max_image_pixels}
+    settings = {"max_image_pixels": max_image_pixels, **options.parse_backend_options(None, api_key_env)}
     if base_url:
-        options["base_url"] = base_url
+        settings["base_url"] = base_url
     if image is None:
         from PIL import Image, ImageDraw
 
@@ -97,7 +100,7 @@ def check(
     backend = None
     start = time.perf_counter()
     try:
-        backend = create_backend(model, **options)
+        backend = create_backend(model, **settings)
     except (BackendError, ImportError, ValueError, OSError, KeyError) as exc:  # set-up: exit 2, as every command
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -40,6 +40,7 @@ def bench(
     mode: str = options.MODE,
     quality_prompt: str = options.QUALITY_PROMPT,
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N images."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over: delete earlier results in the report folder."),
 ) -> None:
@@ -73,7 +74,7 @@ def bench(
     load_adapter(restorer, None, quality_prompt)  # an unknown name or mode is a one-line error before anything loads
     from .caption import parse_backend_options
 
-    backend_options = parse_backend_options(backend_option)
+    backend_options = parse_backend_options(backend_option, api_key_env)
     ensure_output_folder(output)
     restorer_path = options.restorer_model_of(restorer_model, restorer_path)
     vlm = options.vlm_of(vlm, None)

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from . import options
+from .options import parse_backend_options
 
 
 def caption(
@@ -30,6 +31,7 @@ def caption(
     embeddings: bool = typer.Option(False, "--embeddings", help="Add the CLIP image embedding to each bundle."),
     max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
 ) -> None:
     """Caption images for a restorer: degradation, chain of thought on a VLM, richness and relevance control.
 
@@ -64,7 +66,7 @@ def caption(
 
     captioner = _make_captioner(
         no_vlm, model, base_url, policy, adapter, relevance, mode, prompts_dir, embeddings, max_image_pixels,
-        parse_backend_options(backend_option), default_may_be_missing=default_vlm,
+        parse_backend_options(backend_option, api_key_env), default_may_be_missing=default_vlm,
     )  # fmt: skip
     failed = 0
     rows = []
@@ -87,20 +89,6 @@ def caption(
     if failed:
         stderr_console().print(f"{failed} of {len(files)} images failed")
         raise typer.Exit(1)
-
-
-def parse_backend_options(pairs: Optional[List[str]]) -> dict:
-    """``KEY=VALUE`` pairs for the backend (values read as JSON when they parse: 0.3, true, 2048)."""
-    options = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--backend-option")
-        try:
-            options[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key.strip()] = value
-    return options
 
 
 def _make_captioner(

@@ -7,7 +7,8 @@ bench) still work, hidden, with a note on stderr.
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+from typing import List, Optional
 
 import typer
 
@@ -51,6 +52,11 @@ VLM = typer.Option(
 VLM_OLD = typer.Option(None, "--model", "-m", hidden=True, help="Old name of --vlm.")
 NO_VLM = typer.Option(False, "--no-vlm", help="No captioning model: degradation-only prompts (negative and restoration prompts).")
 BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible server for openai: models.")
+API_KEY_ENV = typer.Option(
+    None, "--api-key-env", metavar="VAR",
+    help="Environment variable holding the API key for --base-url (openai backend). Without it a custom server "
+    "gets no key: $OPENAI_API_KEY goes to api.openai.com only.",
+)
 BACKEND_OPTION = typer.Option(
     None, "--backend-option", "-O", help="Backend setting KEY=VALUE, repeatable (e.g. gpu_memory_utilization=0.5)."
 )
@@ -90,3 +96,20 @@ def vlm_of(vlm: Optional[str], old: Optional[str]) -> str:
 
 def restorer_model_of(new: Optional[str], old: Optional[str]) -> Optional[str]:
     return chosen(new, old, "--restorer-model", "--restorer-path/--model")
+
+
+def parse_backend_options(pairs: Optional[List[str]], api_key_env: Optional[str] = None) -> dict:
+    """``KEY=VALUE`` pairs for the backend (values read as JSON when they parse: 0.3, true, 2048),
+    and ``--api-key-env`` as the openai backend's ``api_key_env``."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--backend-option")
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    if api_key_env:
+        options["api_key_env"] = api_key_env
+    return options

@@ -50,6 +50,7 @@ def recaption(
     ray_actors: int = typer.Option(1, "--ray-actors", min=1, help="Captioning actors (one model each) for --engine ray."),
     ray_gpus_per_actor: float = typer.Option(0.0, "--ray-gpus-per-actor", min=0.0, help="GPUs each captioning actor reserves."),
     backend_option: Optional[list[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
 ) -> None:
     """Re-caption a dataset: one record per image, resumable after any crash.
 
@@ -90,7 +91,7 @@ def recaption(
             source, target, fmt=fmt, model=None if no_vlm else model, base_url=base_url, restorer=restorer, quality_prompt=quality_prompt,
             richness=richness, relevance=relevance, mode=mode, batch_size=batch_size, limit=limit, shard=shard_spec,
             retry_failed=retry_failed, path_column=path_column, address=ray_address, actors=ray_actors,
-            gpus_per_actor=ray_gpus_per_actor, backend_options=parse_backend_options(backend_option),
+            gpus_per_actor=ray_gpus_per_actor, backend_options=parse_backend_options(backend_option, api_key_env),
         )  # fmt: skip
         _report(console, summary)
         raise typer.Exit(1 if summary.failed else 0)
@@ -124,7 +125,7 @@ def recaption(
     captioner: Captioner | None = None
     if todo:  # no model is loaded when everything is already done
         captioner = _make_captioner(
-            no_vlm, model, base_url, policy, adapter, relevance, mode, backend_options=parse_backend_options(backend_option)
+            no_vlm, model, base_url, policy, adapter, relevance, mode, backend_options=parse_backend_options(backend_option, api_key_env)
         )  # fmt: skip
     progress, task = progress_bar("recaptioning", len(todo), enabled=len(todo) > 0, transient=False)
     with progress:

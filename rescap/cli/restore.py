@@ -66,6 +66,7 @@ def prompt(
     user_negative: Optional[str] = options.USER_NEGATIVE,
     mode: str = options.MODE,
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
     json_output: bool = options.JSON_OUTPUT,
 ) -> None:
     """Show the exact positive/negative strings a restorer will receive, their token counts, and warnings.
@@ -86,7 +87,7 @@ def prompt(
             raise typer.Exit(2)
     from .caption import parse_backend_options
 
-    captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
+    captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option, api_key_env))
     try:
         bundle = _bundle_from_caption(captioner, image, caption_text) if caption_text is not None else captioner.caption(str(image))
     except Exception as exc:
@@ -153,6 +154,7 @@ def restore(
     mode: str = options.MODE,
     batch_size: int = options.BATCH_SIZE,
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
 ) -> None:
     """Caption each image (or read its caption file), build the restorer's exact prompts, restore it.
 
@@ -191,7 +193,7 @@ def restore(
     from .caption import parse_backend_options
 
     # the captioning model first: a missing one stops the run before the (slower) restorer loads
-    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option))
+    captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option, api_key_env))
     runner = None
     try:
         runner = adapter.load(restorer_path, device=device)

@@ -73,6 +73,7 @@ class StandInServer:
 
     def __init__(self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm"):
         self.requests: list[dict] = []
+        self.headers: list[dict[str, str]] = []  # every request's headers (tests check where keys went)
         self.filler = SchemaFiller(captions)
         self.lock = threading.Lock()
         server = self
@@ -90,9 +91,11 @@ class StandInServer:
                 self.wfile.write(data)
 
             def do_GET(self):
+                server.headers.append(dict(self.headers))
                 self._send(200, {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "standin"}]})
 
             def do_POST(self):
+                server.headers.append(dict(self.headers))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
                     server.requests.append(body)

@@ -26,6 +26,7 @@ SHARED = {
     ("--batch-size", "-b"): ["caption", "recaption", "restore", "bench"],
     ("--mode",): COMMANDS,
     ("--backend-option", "-O"): COMMANDS,
+    ("--api-key-env",): COMMANDS,
     ("--restorer-model",): ["prompt", "restore", "bench"],
     ("--prompt",): ["prompt", "restore"],
     ("--negative",): ["prompt", "restore"],
