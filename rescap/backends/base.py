@@ -101,6 +101,7 @@ class GenerationResult(BaseModel):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     seconds: float | None = None
+    unreachable: bool = False  # the server could not be reached or answered 502/503/504: not this item's fault
 
     @property
     def ok(self) -> bool:

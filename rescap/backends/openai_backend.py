@@ -181,12 +181,15 @@ class OpenAIBackend(VLMBackend):
                 response = await client.chat.completions.create(**request)
             except openai.APIStatusError as exc:
                 result.error = f"HTTP {exc.status_code} from {self.base_url or 'api.openai.com'}: {self._masked(exc.message)}"
+                result.unreachable = exc.status_code in (502, 503, 504)  # the server is down or overloaded
                 return result
             except openai.APITimeoutError:
                 result.error = f"timed out after {self.timeout:g} s ({self.max_retries} retries)"
+                result.unreachable = True
                 return result
             except openai.APIConnectionError as exc:
                 result.error = f"cannot reach {self.base_url or 'api.openai.com'} after {self.max_retries} retries: {self._masked(str(exc.__cause__ or exc))}"
+                result.unreachable = True
                 return result
             except Exception as exc:  # a malformed reply fails its item, not the batch
                 result.error = f"bad reply from {self.base_url or 'api.openai.com'}: {type(exc).__name__}: {self._masked(str(exc))}"

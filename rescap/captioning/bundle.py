@@ -96,3 +96,4 @@ class CaptionFailure(BaseModel):
     image: str | None = None
     stage: str  # "read", "estimate", "vlm:<step>", "control"
     error: str
+    unreachable: bool = False  # the VLM server could not be reached: retry the image later, it is not at fault

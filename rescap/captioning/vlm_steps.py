@@ -91,7 +91,7 @@ class StepRunner:
             it.timings[f"vlm_{step}"] = share
             if out is None or not out.ok:
                 trace.error = (out.error if out else None) or "no output"
-                it.failure = CaptionFailure(image=it.name, stage=f"vlm:{step}", error=trace.error)
+                it.failure = CaptionFailure(image=it.name, stage=f"vlm:{step}", error=trace.error, unreachable=bool(out and out.unreachable))
                 continue
             try:
                 parsed = json.loads(out.text)

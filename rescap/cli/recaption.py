@@ -94,7 +94,7 @@ def recaption(
             gpus_per_actor=ray_gpus_per_actor, backend_options=parse_backend_options(backend_option, api_key_env),
         )  # fmt: skip
         _report(console, summary)
-        raise typer.Exit(1 if summary.failed else 0)
+        raise typer.Exit(1 if (summary.failed or summary.unreachable) else 0)
 
     from ..control.richness import RichnessPolicy, parse_richness
     from .adapters import load_adapter
@@ -144,7 +144,7 @@ def recaption(
     summary.skipped = work.skipped
     summary.decide_seconds = decide_seconds
     _report(console, summary, target)
-    raise typer.Exit(1 if summary.failed else 0)
+    raise typer.Exit(1 if (summary.failed or summary.unreachable) else 0)
 
 
 def _with_backend(model: str, backend: Optional[str]) -> str:
@@ -162,6 +162,8 @@ def _with_backend(model: str, backend: Optional[str]) -> str:
 
 
 def _report(console, summary, target=None) -> None:
+    from rich.markup import escape
+
     where = f" -> {target}" if target is not None else ""
     console.print(
         f"done {summary.done}, skipped {summary.skipped} (already recorded), failed {summary.failed}, "
@@ -169,4 +171,14 @@ def _report(console, summary, target=None) -> None:
         f"deciding what was done took {summary.decide_seconds:.3f} s"
     )
     for line in summary.errors:
-        console.print(f"[red]failed:[/] {line}", markup=True, highlight=False)
+        console.print(f"[red]failed:[/] {escape(line)}", markup=True, highlight=False)
+    unreachable = getattr(summary, "unreachable", 0)
+    if unreachable:
+        what = (f"stopped: the captioning server stayed unreachable ({escape(summary.unreachable_reason)}); "
+                if summary.stopped else f"the captioning server could not be reached for some images ({escape(summary.unreachable_reason)}); ")  # fmt: skip
+        console.print(
+            f"[red]{what}[/]{unreachable} images not captioned and not recorded"
+            + (f", {summary.left} not attempted" if summary.stopped else "")
+            + "; what is done is kept: run the same command again when the server is back to do the rest",
+            highlight=False,
+        )  # fmt: skip

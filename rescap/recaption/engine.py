@@ -59,6 +59,10 @@ class Summary:
     seconds: float = 0.0
     decide_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)  # the first few, for the end-of-run message
+    unreachable: int = 0  # images not captioned because the VLM server could not be reached (not recorded)
+    unreachable_reason: str = ""
+    stopped: bool = False  # the run stopped early: the server stayed unreachable
+    left: int = 0  # images not attempted after the stop
 
     @property
     def images_per_second(self) -> float:
@@ -135,6 +139,8 @@ def run_local(
     start = time.perf_counter()
     window: deque = deque()
     source = iter(todo)
+    stop_after = max(8, 2 * batch_size)  # consecutive unreachable images before the run stops
+    streak = 0
 
     def submit_until(count: int) -> None:
         while len(window) < count:
@@ -150,11 +156,25 @@ def run_local(
             submit_until(2 * batch_size)  # the next batch decodes while the VLM runs
             prepared = [future.result() for _, future in batch]
             outcomes = caption_or_fail(captioner, prepared)
-            records = [to_record(key, outcome) for (key, _), outcome in zip(batch, outcomes)]
+            # an image the server could not be reached for is not its fault: not recorded, so a
+            # plain rerun does it
+            kept = [(key, o) for (key, _), o in zip(batch, outcomes) if not getattr(o, "unreachable", False)]
+            lost = len(batch) - len(kept)
+            if lost:
+                summary.unreachable += lost
+                summary.unreachable_reason = next(o.error for o in outcomes if getattr(o, "unreachable", False))
+            streak = streak + lost if not kept else lost
+            records = [to_record(key, outcome) for key, outcome in kept]
             records = writer.write(records) or records
             summary.count(records)
             if on_batch:
-                on_batch(len(records))
+                on_batch(len(batch))
+            if streak >= stop_after:  # the server is down: stop, keep what is done
+                summary.stopped = True
+                for _, future in window:
+                    future.cancel()
+                summary.left = len(window) + sum(1 for _ in source)
+                break
     summary.seconds = time.perf_counter() - start
     return summary
 

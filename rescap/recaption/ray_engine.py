@@ -85,7 +85,11 @@ class _CaptionActor:
                 image = Image.open(io.BytesIO(picture)).convert("RGB")
                 prepared.append(self.captioner.prepared_from(key, DegradationReport.model_validate_json(report), image, seconds))
         outcomes = caption_or_fail(self.captioner, prepared)
-        return {"record": [to_record(key, outcome).model_dump_json() for key, outcome in zip(batch["key"], outcomes)]}
+        # an image the server could not be reached for is not recorded (a plain rerun does it)
+        return {
+            "record": ["" if getattr(o, "unreachable", False) else to_record(key, o).model_dump_json() for key, o in zip(batch["key"], outcomes)],
+            "unreachable": [o.error if getattr(o, "unreachable", False) else "" for o in outcomes],
+        }  # fmt: skip
 
 
 def run_ray(
@@ -127,9 +131,13 @@ def run_ray(
     )  # fmt: skip
     try:
         for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
-            records = [RecaptionRecord.model_validate_json(text) for text in batch["record"]]
+            records = [RecaptionRecord.model_validate_json(text) for text in batch["record"] if text]
             records = writer.write(records) or records  # durable before the next batch is taken
             summary.count(records)
+            lost = [str(reason) for reason in batch["unreachable"] if reason]
+            if lost:
+                summary.unreachable += len(lost)
+                summary.unreachable_reason = lost[0]
     finally:
         writer.close()
     summary.seconds = time.perf_counter() - start

@@ -3,7 +3,12 @@ text, the way real VLMs do: long, detailed, sometimes in another language, and i
 requests (``maxLength`` in the schema and "about N words" in the prompt alike).
 
 It speaks ``GET /v1/models`` and ``POST /v1/chat/completions`` (``response_format`` json_schema),
-records every request body, and can be told which captions to give (in order, cycling).
+records every request body and its headers, and can be told which captions to give (in order,
+cycling). For fault injection, ``server.faults`` is a list of faults the next chat requests get,
+one each: ``"500"``, ``"502"``, ``"503"``, ``"429"`` (with ``Retry-After``), ``"close"`` (the
+connection closes mid-body), ``"malformed"`` (truncated JSON), ``"wrong-shape"`` (valid JSON that
+is not the object asked for), ``"stall"`` (``stall_seconds`` before answering); ``server.down =
+True`` fails every request until it is set back to False.
 
 Example:
     >>> from rescap.testing.openai_standin import StandInServer
@@ -16,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterable
 
@@ -71,8 +77,14 @@ class SchemaFiller:
 class StandInServer:
     """The server; use as a context manager, or call ``close()``."""
 
-    def __init__(self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm"):
+    def __init__(self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm", stall_seconds: float = 3.0):
         self.requests: list[dict] = []
+        # fault injection: each chat request takes the next fault of ``faults`` (then answers
+        # normally); ``down`` makes every request fail by closing the connection until it is False
+        self.faults: list[str] = []
+        self.down = False
+        self.faults_served: list[str] = []
+        self.stall_seconds = stall_seconds
         self.headers: list[dict[str, str]] = []  # every request's headers (tests check where keys went)
         self.filler = SchemaFiller(captions)
         self.lock = threading.Lock()
@@ -94,14 +106,47 @@ class StandInServer:
                 server.headers.append(dict(self.headers))
                 self._send(200, {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "standin"}]})
 
+            def _raw(self, data: bytes) -> None:
+                self.wfile.write(data)
+                self.wfile.flush()
+                self.close_connection = True
+
+            def _fault(self, fault: str) -> bool:
+                """Serve ``fault`` instead of an answer; False for the faults that change the answer only."""
+                if fault in ("500", "503", "502"):
+                    self._send(int(fault), {"error": {"message": f"injected {fault}", "type": "server_error"}})
+                elif fault == "429":
+                    data = json.dumps({"error": {"message": "rate limited (injected)", "type": "rate_limit"}}).encode()
+                    self._raw(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Type: application/json\r\n"
+                              + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)  # fmt: skip
+                elif fault == "close":  # the connection closes in the middle of the body
+                    self._raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"id\": \"std")
+                elif fault == "malformed":  # a complete reply whose JSON is cut short
+                    data = b'{"id": "standin", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": '
+                    self._raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+                elif fault == "stall":
+                    time.sleep(server.stall_seconds)
+                    return False
+                else:
+                    return False
+                return True
+
             def do_POST(self):
                 server.headers.append(dict(self.headers))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    fault = "close" if server.down else (server.faults.pop(0) if server.faults else "")
+                    if fault:
+                        server.faults_served.append(fault)
+                if fault and self._fault(fault):
+                    return
                 with server.lock:
                     server.requests.append(body)
                     fmt = body.get("response_format") or {}
                     schema = (fmt.get("json_schema") or {}).get("schema")
                     text = json.dumps(server.filler.fill(schema), ensure_ascii=False) if schema else next(server.filler._captions)
+                    if fault == "wrong-shape":  # valid JSON, not the object the schema asks for
+                        text = json.dumps(["a cat"])
                 self._send(200, {
                     "id": "standin", "object": "chat.completion", "created": 0, "model": body.get("model", model),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
