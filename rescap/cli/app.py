@@ -49,6 +49,10 @@ class _OneLineErrors(TyperGroup):
         except _Abort:
             typer.echo("aborted", err=True)
             sys.exit(1)
+        finally:
+            from ..run_lock import release_held
+
+            release_held()  # the outputs this command locked
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -67,7 +67,7 @@ def bench(
     from ..bench.metrics import MetricError
     from ..extras import MissingExtraError
     from ..files import NoImageFiles
-    from .console import ensure_output_folder, progress_bar, stderr_console
+    from .console import ensure_output_folder, lock_output, progress_bar, stderr_console
 
     from .adapters import load_adapter
 
@@ -76,6 +76,7 @@ def bench(
 
     backend_options = parse_backend_options(backend_option, api_key_env)
     ensure_output_folder(output)
+    lock_output(output)  # a second run on this report folder is refused, not interleaved
     restorer_path = options.restorer_model_of(restorer_model, restorer_path)
     vlm = options.vlm_of(vlm, None)
     console = stderr_console()

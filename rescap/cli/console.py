@@ -73,3 +73,16 @@ def progress_bar(label: str, total: int | None, *, enabled: bool = True, transie
     )  # fmt: skip
     task = progress.add_task(label, total=total, status="")
     return progress, task
+
+
+def lock_output(output, is_file: bool = False) -> None:
+    """Hold the output for this command, or a one-line error and exit 2 when another run holds it."""
+    import typer
+
+    from ..run_lock import OutputLocked, hold, lock_for
+
+    try:
+        hold(lock_for(output, is_file))
+    except OutputLocked as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)

@@ -73,7 +73,7 @@ def recaption(
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
     from .caption import _make_captioner, parse_backend_options
-    from .console import ensure_output_folder, progress_bar, stderr_console
+    from .console import ensure_output_folder, lock_output, progress_bar, stderr_console
 
     console = stderr_console()
     try:
@@ -83,6 +83,8 @@ def recaption(
         raise typer.Exit(2)
     model = _with_backend(options.vlm_of(vlm, model), backend)
     target = _output_for(output, fmt, shard_spec)
+    ensure_output_folder(target.parent if fmt == "jsonl" else target)  # an unwritable -o: one line, before any work
+    lock_output(target, is_file=fmt == "jsonl")  # a second run on this output is refused, not interleaved
 
     if engine == "ray":
         from ..recaption.ray_engine import run_ray
@@ -100,7 +102,6 @@ def recaption(
     from .adapters import load_adapter
 
     decide_start = time.perf_counter()  # reading what exists and listing the source: the resume cost
-    ensure_output_folder(target.parent if fmt == "jsonl" else target)  # an unwritable -o: one line, before any work
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
         adapter = load_adapter(restorer, None, quality_prompt)

@@ -13,7 +13,7 @@ from .._version import __version__
 from ..errors import error_text
 from . import options
 from .adapters import load_adapter
-from .console import ensure_output_folder
+from .console import ensure_output_folder, lock_output
 
 
 def prompt_fields(adapter, final) -> dict:
@@ -190,6 +190,7 @@ def restore(
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
     console = stderr_console()
     ensure_output_folder(output)  # before anything loads
+    lock_output(output)  # a second run on this folder is refused, not interleaved
     from .caption import parse_backend_options
 
     # the captioning model first: a missing one stops the run before the (slower) restorer loads
