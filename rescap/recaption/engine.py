@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from .._version import __version__
-from .sources import SourceItem
+from .sources import SourceItem, close_shards
 from .writers import RecaptionRecord, RecordWriter
 
 
@@ -175,6 +175,7 @@ def run_local(
                     future.cancel()
                 summary.left = len(window) + sum(1 for _ in source)
                 break
+    close_shards()
     summary.seconds = time.perf_counter() - start
     return summary
 

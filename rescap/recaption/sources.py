@@ -13,9 +13,11 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import json
 import tarfile
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
@@ -30,6 +32,29 @@ class SourceError(ValueError):
 
 
 _TARS = threading.local()  # per thread: open tar shards, so members are read without reopening
+OPEN_SHARDS_PER_THREAD = 4
+_ALL_OPEN: set = set()
+_ALL_OPEN_LOCK = threading.Lock()
+
+
+def _close(shard) -> None:
+    with _ALL_OPEN_LOCK:
+        _ALL_OPEN.discard(shard)
+    shard.close()
+
+
+def close_shards() -> None:
+    """Close every tar shard opened to read members (a run calls it when it ends)."""
+    with _ALL_OPEN_LOCK:
+        shards = list(_ALL_OPEN)
+        _ALL_OPEN.clear()
+    for shard in shards:
+        try:
+            shard.close()
+        except Exception:  # pragma: no cover - closing is best effort
+            pass
+    if getattr(_TARS, "open", None) is not None:
+        _TARS.open.clear()
 
 
 @dataclass(frozen=True)
@@ -45,10 +70,15 @@ class SourceItem:
             return self.path
         shards = getattr(_TARS, "open", None)
         if shards is None:
-            shards = _TARS.open = {}
+            shards = _TARS.open = OrderedDict()
         shard = shards.get(self.tar)
         if shard is None:
             shard = shards[self.tar] = tarfile.open(self.tar)  # type: ignore[arg-type]
+            with _ALL_OPEN_LOCK:
+                _ALL_OPEN.add(shard)
+            while len(shards) > OPEN_SHARDS_PER_THREAD:  # shards are read in order: the oldest is done
+                _close(shards.popitem(last=False)[1])
+        shards.move_to_end(self.tar)
         extracted = shard.extractfile(self.member)  # type: ignore[arg-type]
         if extracted is None:
             raise OSError(f"{self.member} is not a regular file in {self.tar}")
@@ -140,11 +170,14 @@ def iter_source(source: str | Path, path_column: str | None = None) -> Iterator[
     elif suffix == ".parquet":
         yield from _from_parquet(source, path_column)
     elif suffix in (".txt", ".lst", ".list", ".csv") and not _is_image_name(source.name):
-        lines = source.read_text(encoding="utf-8").splitlines()
-        if suffix == ".csv" and lines:
-            header = [h.strip() for h in lines[0].split(",")]
-            index = header.index(_path_column(header, path_column, source))
-            lines = [row.split(",")[index] for row in lines[1:]]
+        if suffix == ".csv":  # the csv module: quoted fields may hold commas and newlines
+            with source.open(encoding="utf-8", newline="") as fh:
+                reader = csv.DictReader(fh)
+                column = _path_column([h.strip() for h in reader.fieldnames or []], path_column, source)
+                raw = next(h for h in reader.fieldnames or [] if h.strip() == column)
+                lines = [row[raw] or "" for row in reader]
+        else:
+            lines = source.read_text(encoding="utf-8").splitlines()
         yield from _listed(lines, source.parent)
     elif _is_image_name(source.name):
         yield SourceItem(key=source.name, path=source)

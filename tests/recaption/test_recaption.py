@@ -204,3 +204,44 @@ def test_a_log_written_under_the_old_field_names_still_resumes(tmp_path):
     writer = JsonlWriter(path)
     assert writer.done() == ({"a.png"}, {"b.png"})
     writer.close()
+
+
+def test_csv_manifests_are_read_as_csv(tmp_path, photos):
+    """Quoted fields hold commas (and the path column need not be first)."""
+    from PIL import Image
+
+    from rescap.recaption.sources import iter_source
+
+    (tmp_path / "a, b").mkdir()
+    Image.fromarray(photos["astronaut"][:32, :32]).save(tmp_path / "a, b" / "x, 1.png")
+    Image.fromarray(photos["coffee"][:32, :32]).save(tmp_path / "plain.png")
+    (tmp_path / "m.csv").write_text('caption,path\n"a cat, sleeping","a, b/x, 1.png"\nsomething,plain.png\n', encoding="utf-8")
+    items = list(iter_source(tmp_path / "m.csv"))
+    assert [i.path for i in items] == [tmp_path / "a, b" / "x, 1.png", tmp_path / "plain.png"]
+    assert all(i.path.is_file() for i in items)
+
+
+def test_tar_shards_are_closed_when_the_run_ends(tmp_path, photos):
+    import io
+
+    from PIL import Image
+
+    from rescap.captioning.captioner import Captioner
+    from rescap.recaption import sources
+    from rescap.recaption.engine import run_local
+    from rescap.recaption.writers import JsonlWriter
+
+    for s in range(6):  # more shards than a thread keeps open
+        with tarfile.open(tmp_path / f"shard-{s}.tar", "w") as tar:
+            data = io.BytesIO()
+            Image.fromarray(photos["astronaut"][:32, :32]).save(data, format="PNG")
+            info = tarfile.TarInfo("000.png")
+            info.size = len(data.getvalue())
+            tar.addfile(info, io.BytesIO(data.getvalue()))
+    writer = JsonlWriter(tmp_path / "out.jsonl")
+    summary = run_local(sources.iter_source(tmp_path), writer, Captioner(None, relevance=None), batch_size=2, workers=1)
+    writer.close()
+    assert summary.done == 6
+    assert not sources._ALL_OPEN
+    open_tars = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.islink(f"/proc/self/fd/{fd}")]
+    assert not [t for t in open_tars if t.endswith(".tar")]
