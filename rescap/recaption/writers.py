@@ -17,6 +17,7 @@ records written before the field names were unified, still read so such jobs res
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,6 +68,31 @@ class RecordWriter(Protocol):
     def close(self) -> None: ...
 
 
+# records start with their key and status (pydantic writes fields in order): read those two and
+# skip the rest of the line, so resuming a log of millions of records holds the keys only
+_HEAD = re.compile(r'\{"(?:file|path)": ?("(?:[^"\\]|\\.)*"), ?"status": ?"(\w+)"')
+
+
+def key_and_status(path: Path):
+    """(key, status) of every complete record of a JSONL log, read line by line."""
+    if not Path(path).exists():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                return  # a torn last line: not a finished record
+            head = _HEAD.match(line)
+            if head:
+                yield json.loads(head.group(1)), head.group(2)
+                continue
+            try:  # another writer's field order
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                yield row.get("file", row.get("path")), row.get("status")
+
+
 class JsonlWriter:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -74,8 +100,7 @@ class JsonlWriter:
         self.repaired_bytes = self._log.repaired_bytes
         self._ok: set[str] = set()
         self._failed: set[str] = set()
-        for row in self._log.read():
-            key, status = row.get("file", row.get("path")), row.get("status")
+        for key, status in key_and_status(self.path):
             if key is None:
                 continue
             if status == "ok":

@@ -245,3 +245,17 @@ def test_tar_shards_are_closed_when_the_run_ends(tmp_path, photos):
     assert not sources._ALL_OPEN
     open_tars = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.islink(f"/proc/self/fd/{fd}")]
     assert not [t for t in open_tars if t.endswith(".tar")]
+
+
+def test_resume_reads_key_and_status_only_whatever_the_field_order(tmp_path):
+    from rescap.recaption.writers import key_and_status
+
+    log = tmp_path / "r.jsonl"
+    lines = [
+        RecaptionRecord(file='a "quoted", name.png', status="ok", caption="x" * 1000, rescap_version="1").model_dump_json(),
+        json.dumps({"status": "error", "path": "b.png", "caption": None}),  # another writer, older names
+        json.dumps({"file": "c\\\\d.png", "status": "ok"}, indent=None, separators=(",", ": ")),
+        '{"file": "torn',
+    ]
+    log.write_text("\n".join(lines))
+    assert list(key_and_status(log)) == [('a "quoted", name.png', "ok"), ("b.png", "error"), ("c\\\\d.png", "ok")]
