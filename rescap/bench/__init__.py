@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .._version import __version__
 from .items import ImageItem
 from .policies import Policy, PolicyError, parse_policies
 from .records import INPUT_ROW, BenchConfig, BenchError, BenchRecord
@@ -76,6 +77,13 @@ def _path_or_id(value: Any) -> str | None:
         return None
     path = Path(str(value)).expanduser()
     return str(path.resolve()) if path.exists() else str(value)
+
+
+def _templates_fingerprint(captioners: dict[str, Any]) -> str | None:
+    from ..captioning.templates import PromptTemplates
+
+    first = next(iter(captioners.values()), None)
+    return (first.templates if first is not None else PromptTemplates.load()).fingerprint
 
 
 def _same_vlm(vlm: str | None, earlier: BenchConfig, relevance: Any) -> bool:
@@ -179,9 +187,11 @@ def run_bench(
     earlier = None if overwrite else refuse_other_settings(out, {
         "restorer": restorer, "restorer_path": _path_or_id(restorer_path), "seed": seed, "steps": steps, "strength": strength,
         "guidance": guidance, "gt": _path_or_id(gt), "captions": _path_or_id(captions) if sidecar else None,
-        "quality_prompt": quality_prompt,
+        "quality_prompt": quality_prompt, "rescap_version": __version__,
     })  # fmt: skip
-    same_captioning = not needs_vlm or (_same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode) if earlier else False
+    same_captioning = not needs_vlm or (
+        _same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode and earlier.templates == _templates_fingerprint({})
+    ) if earlier else False  # fmt: skip
     if earlier is not None and backend is None and same_captioning:
         done = finished(out, items, chosen, metric_names, Path(captions) if captions is not None else None)
         if done is not None:  # nothing left to do: report from the records, loading no model
@@ -239,6 +249,7 @@ def run_bench(
             captions=_path_or_id(captions) if any(p.kind == "sidecar" for p in chosen) else None,
             relevance=(_path_or_id(relevance) if isinstance(relevance, str) else type(relevance).__name__) if uses_vlm else None,
             mode=mode if uses_vlm else None, quality_prompt=quality_prompt,
+            templates=_templates_fingerprint(captioners) if uses_vlm else None,
         )  # fmt: skip
         bench = Bench(
             out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,

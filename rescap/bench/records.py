@@ -41,15 +41,16 @@ class BenchConfig(BaseModel):
     restorer_runs: bool = True  # False: the restorer cannot run here, captions and prompt files only
     mode: str | None = None  # the chain-of-thought mode, when a VLM captioned
     quality_prompt: str = "fit"
-    rescap_version: str = __version__
+    templates: str | None = None  # fingerprint of the prompt templates, when a VLM captioned
+    rescap_version: str = __version__  # compared too: another version may give other prompts or outputs
 
     def differences(self, other: "BenchConfig") -> list[str]:
         from ..run_settings import settings_changes
 
         mine, theirs = self.model_dump(), other.model_dump()
-        ignore = ["rescap_version"]
+        ignore = []
         if mine["vlm"] is None or theirs["vlm"] is None:
-            ignore.append("vlm")  # a run whose policies needed no VLM is comparable with one that used it
+            ignore += ["vlm", "templates"]  # a run whose policies needed no VLM is comparable with one that used it
         return settings_changes(theirs, mine, ignore)
 
     def merged(self, other: "BenchConfig") -> "BenchConfig":

@@ -21,7 +21,9 @@ from .policies import Policy
 from .records import CONFIG, INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError
 from .runner import is_done, records_of
 
-KNOWN_UP_FRONT = ("restorer", "restorer_path", "seed", "steps", "strength", "guidance", "gt", "captions", "quality_prompt")
+KNOWN_UP_FRONT = (
+    "restorer", "restorer_path", "seed", "steps", "strength", "guidance", "gt", "captions", "quality_prompt", "rescap_version",
+)  # fmt: skip
 
 
 def earlier_config(out: Path) -> BenchConfig | None:

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -62,6 +63,7 @@ class PromptTemplates:
 
     environment: Any
     sources: dict[str, str]
+    fingerprint: str = ""  # SHA-256 (first 16 hex) of every template's text: what changes the prompts
 
     @classmethod
     def load(cls, user_dir: str | Path | None = None) -> "PromptTemplates":
@@ -105,7 +107,8 @@ class PromptTemplates:
                 env.get_template(name).render(**sample)
             except jinja2.TemplateError as exc:
                 raise TemplateError(f"{sources[step]}: does not render: {exc}") from exc
-        return cls(env, sources)
+        digest = hashlib.sha256("\0".join(f"{name}\0{texts[name]}" for name in sorted(texts)).encode("utf-8")).hexdigest()[:16]
+        return cls(env, sources, digest)
 
     def render(self, step: str, **context: Any) -> str:
         defaults = {k: None for k in STEP_VARIABLES[step]} | {"max_subjects": 5, "style": "sentence"}

@@ -123,3 +123,43 @@ def test_a_file_placed_where_the_message_says_is_used(no_network, tmp_path, monk
     photo = Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
     values, errors = metrics.score(photo)
     assert not errors and np.isfinite(values["niqe"])
+
+
+def test_a_rerun_after_an_upgrade_or_a_template_change_is_refused(tmp_path, monkeypatch, photos):
+    """Results made by another rescap version or other prompt templates are not reused as done."""
+    import json as _json
+
+    from PIL import Image
+
+    import rescap.bench as bench_module
+    from rescap.bench import BenchError, run_bench
+    from rescap.captioning.templates import PromptTemplates
+    from rescap.testing.scripted import ScriptedBackend
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(photos["astronaut"][:48, :48]).save(folder / "a.png")
+
+    def answer(prompt, step):
+        return _json.dumps({"caption": "A person in a white suit."} if step == "caption" else
+                           {"assessment": "-", "noise": "none", "blur": "none", "compression": "none", "resolution": "none", "other": []}
+                           if step == "degradation" else {"scene": "-", "subjects": []})  # fmt: skip
+
+    out = tmp_path / "b"
+    kwargs = dict(restorer="hypir", policies="none,rescap-short", metrics="none", relevance=None)
+    run_bench([folder], out, backend=ScriptedBackend(answer), **kwargs)
+    run_bench([folder], out, backend=ScriptedBackend(answer), **kwargs)  # same settings: resumes
+    user = tmp_path / "prompts"
+    user.mkdir()
+    builtin = PromptTemplates.load().sources["caption"]
+    assert builtin.startswith("rescap.prompts/")
+    from importlib import resources
+
+    (user / "caption.j2").write_text(resources.files("rescap.prompts").joinpath("caption.j2").read_text() + "\nBe brief.")
+    monkeypatch.setenv("RESCAP_PROMPTS_DIR", str(user))
+    with pytest.raises(BenchError, match="templates"):
+        run_bench([folder], out, backend=ScriptedBackend(answer), **kwargs)
+    monkeypatch.delenv("RESCAP_PROMPTS_DIR")
+    monkeypatch.setattr(bench_module, "__version__", "9.9.9")
+    with pytest.raises(BenchError, match="rescap_version"):
+        run_bench([folder], out, backend=ScriptedBackend(answer), **kwargs)
