@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import threading
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +62,18 @@ _PIL_LIMIT_LOCK = threading.Lock()
 
 @contextmanager
 def _pillow_limit(max_pixels: int):
-    """Switch Pillow's own bomb check off while in the block: rescap checks the header's size
-    against ``max_pixels`` itself, after ``Image.open`` (header only) and before any decoding."""
-    with _PIL_LIMIT_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    """Around ``Image.open`` (the header only): rescap checks the declared size against
+    ``max_pixels`` itself, per call, right after. Pillow's own process-wide check is left alone
+    unless ``max_pixels`` is above it (a limit the user raised); then it is raised, never
+    switched off, for the moment of the open only, so decoding is never serialised and other
+    threads keep a bomb check."""
+    pillow = Image.MAX_IMAGE_PIXELS
+    if pillow is None or max_pixels <= 2 * pillow:
+        yield
+        return
+    with _PIL_LIMIT_LOCK:
         saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+        Image.MAX_IMAGE_PIXELS = max(saved or 0, max_pixels // 2 + 1)
         try:
             yield
         finally:
@@ -171,6 +176,8 @@ def load_image(
         try:
             with _pillow_limit(max_image_pixels):
                 opened = im = Image.open(io.BytesIO(bytes(source)))
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(f"{exc}; raise the limit with --max-image-pixels") from exc
         except UnidentifiedImageError as exc:
             raise ImageLoadError("not a readable image") from exc
     elif isinstance(source, Image.Image):
@@ -207,9 +214,8 @@ def load_image(
         except Exception:  # broken EXIF blocks are common; orientation then stays as stored
             orientation = 1
         box = _crop_box(width, height, max_analysis_pixels)
-        with _pillow_limit(max_image_pixels):
-            region = im.crop(box) if box is not None else im
-            region.load()
+        region = im.crop(box) if box is not None else im  # a crop of at most max_analysis_pixels: under any bomb limit
+        region.load()
         if orientation in _ORIENTATION_TRANSPOSE:
             region = region.transpose(_ORIENTATION_TRANSPOSE[orientation])
             if orientation >= 5:
