@@ -136,9 +136,18 @@ class AppendLog:
         text = "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows)
         if not text:
             return
-        self._fh.write(text)
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        before = os.fstat(self._fh.fileno()).st_size
+        try:
+            self._fh.write(text)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError:  # a full disk: no part of this batch stays, the log ends on its last whole line
+            self._fh.close()
+            with open(self.path, "r+b") as fh:
+                fh.truncate(before)
+                os.fsync(fh.fileno())
+            self._fh = open(self.path, "a", encoding="utf-8")
+            raise
 
     def close(self) -> None:
         self._fh.close()

@@ -116,3 +116,34 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_a_full_disk_mid_run_leaves_whole_records_and_a_clear_error(tmp_path, photos, monkeypatch):
+    """ENOSPC while appending records: the batch is taken back whole, the message says what to do,
+    and a rerun after space is freed completes exactly the rest."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(photos["astronaut"][i * 8 : i * 8 + 48, :48]).save(folder / f"{i}.png")
+    out = tmp_path / "r.jsonl"
+    real_fsync, appends = os.fsync, []
+
+    def fsync(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("r.jsonl"):
+            appends.append(fd)
+            if len(appends) == 2:  # the second batch does not fit on the disk
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    result = CliRunner().invoke(app, ["recaption", str(folder), "-o", str(out), "--no-vlm", "-b", "2"])
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("error: cannot write records to") and "No space left on device" in result.stderr
+    assert "run the same command again" in result.stderr and "Traceback" not in result.output
+    text = out.read_text()
+    assert text.endswith("\n") and len(text.splitlines()) == 2  # the first batch, whole; nothing of the second
+    again = CliRunner().invoke(app, ["recaption", str(folder), "-o", str(out), "--no-vlm", "-b", "2"])
+    assert again.exit_code == 0 and "done 4, skipped 2" in again.stderr
+    keys = [json.loads(line)["file"] for line in out.read_text().splitlines()]
+    assert sorted(keys) == sorted(f"{i}.png" for i in range(6))

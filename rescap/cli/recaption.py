@@ -138,7 +138,15 @@ def recaption(
             elapsed = time.perf_counter() - started
             progress.update(task, status=f"{done / elapsed:.1f} img/s" if elapsed > 0 else "")
 
-        summary = run_local(todo, writer, captioner, batch_size=batch_size, workers=workers, on_batch=advance)
+        try:
+            summary = run_local(todo, writer, captioner, batch_size=batch_size, workers=workers, on_batch=advance)
+        except OSError as exc:  # the records cannot be written (a full disk): stop, what is written is kept
+            progress.stop()
+            typer.echo(
+                f"error: cannot write records to {target}: {exc.strerror or exc}; every record written before is kept "
+                "(no partial record): free space and run the same command again to resume", err=True,
+            )  # fmt: skip
+            raise typer.Exit(1)
     writer.close()
     if captioner is not None and captioner.backend is not None:
         captioner.backend.close()
