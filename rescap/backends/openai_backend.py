@@ -113,6 +113,11 @@ class OpenAIBackend(VLMBackend):
             http_client=http_client,
         )
 
+    @property
+    def retries(self) -> int:
+        """Chat requests sent again after a server error, rate limit or broken connection."""
+        return max(self.requests_sent - self.stats.items, 0)
+
     def _key(self) -> str | None:
         return os.environ.get(self._api_key_env) if self._api_key_env else None
 

@@ -49,7 +49,7 @@ def caption(
     from ..control.richness import RichnessPolicy, parse_richness
     from ..files import NoImageFiles, iter_image_files
     from .adapters import load_adapter
-    from .console import progress_bar, stderr_console, streams_to_terminal
+    from .console import progress_bar, report_retries, stderr_console, streams_to_terminal
 
     adapter = load_adapter(restorer, tokenizer, quality_prompt)
     default_vlm = vlm is None and model is None  # only the default model may be missing: then no caption, exit 0
@@ -85,6 +85,7 @@ def caption(
     if not json_output:
         _print_table(rows)
     if captioner.backend is not None:
+        report_retries(captioner.backend)
         captioner.backend.close()
     if failed:
         stderr_console().print(f"{failed} of {len(files)} images failed")

@@ -73,7 +73,7 @@ def recaption(
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
     from .caption import _make_captioner, parse_backend_options
-    from .console import ensure_output_folder, lock_output, progress_bar, stderr_console
+    from .console import ensure_output_folder, lock_output, progress_bar, report_retries, stderr_console
 
     console = stderr_console()
     try:
@@ -149,6 +149,7 @@ def recaption(
             raise typer.Exit(1)
     writer.close()
     if captioner is not None and captioner.backend is not None:
+        report_retries(captioner.backend)
         captioner.backend.close()
     summary.skipped = work.skipped
     summary.decide_seconds = decide_seconds

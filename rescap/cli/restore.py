@@ -178,7 +178,7 @@ def restore(
     from ..files import NoImageFiles, iter_image_files, sidecar_caption
     from ..images import open_rgb
     from ..outputs import inside, unique_names
-    from .console import progress_bar, stderr_console
+    from .console import progress_bar, report_retries, stderr_console
 
     adapter = load_adapter(restorer, None, quality_prompt)
     restorer_path = options.restorer_model_of(restorer_model, restorer_path)
@@ -279,6 +279,7 @@ def restore(
     verb = "restored" if runner is not None else "prompted"
     console.print(f"{done} {verb}, {skipped} skipped (already done), {failed} failed -> {output}")
     if captioner.backend is not None:
+        report_retries(captioner.backend)
         captioner.backend.close()
     if failed:
         raise typer.Exit(1)

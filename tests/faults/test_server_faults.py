@@ -115,3 +115,13 @@ def test_bench_names_failed_captions_and_a_rerun_redoes_only_them(folder, tmp_pa
     records = json.loads((out / "results.json").read_text())["records"]
     rows = [(r["image"], r["policy"]) for r in records]
     assert len(rows) == len(set(rows)) == 2 * len(images) and all(r["status"] == "ok" for r in records)
+
+
+def test_retries_are_visible_in_the_summary(folder):
+    images = sorted(folder.glob("*.png"))[:2]
+    with StandInServer() as server:
+        server.faults = ["500", "429"]  # retried by the client, then answered
+        result = run("caption", *images, "--vlm", "openai:", "--base-url", server.url, "-O", "max_retries=2", "-O", "timeout=5",
+                     "--relevance", "off", "--mode", "fused", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "note: 2 requests to the captioning server were retried" in result.stderr
