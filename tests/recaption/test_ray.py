@@ -52,3 +52,29 @@ def test_ray_engine_parquet_with_limit(cluster, tmp_path):
     import pyarrow.parquet as pq
 
     assert pq.read_table(tmp_path / "pq").num_rows == 4
+
+
+def test_ray_engine_under_server_faults(cluster, tmp_path):
+    """Ray actors posting to a stand-in server that fails requests: wrong shapes and server errors
+    are named error records, unreachable images are not recorded, a rerun after recovery
+    completes exactly the missing ones (no duplicates)."""
+    pytest.importorskip("openai")
+    from rescap.testing.openai_standin import StandInServer
+
+    keys = make_images(tmp_path / "in", 8)
+    out = tmp_path / "out.jsonl"
+    with StandInServer() as server:
+        args = ["recaption", str(tmp_path / "in"), "-o", str(out), "--engine", "ray", "--vlm", "openai:", "--base-url", server.url,
+                "--relevance", "off", "--mode", "fused", "-b", "4", "--ray-actors", "1", "-O", "max_retries=0", "-O", "timeout=2"]  # fmt: skip
+        server.faults = ["wrong-shape", "500", "close"]
+        first = CliRunner().invoke(app, args)
+        assert first.exit_code == 1, first.output
+        rows = records(out)
+        assert len({r["file"] for r in rows}) == len(rows) < len(keys)  # the unreachable one is not recorded
+        errors = [r for r in rows if r["status"] == "error"]
+        assert errors and all(("unusable answer" in r["error"]) or ("HTTP 500" in r["error"]) for r in errors)
+        assert "not captioned and not recorded" in first.stderr
+        again = CliRunner().invoke(app, [*args, "--retry-failed"])
+    assert again.exit_code == 0, again.output
+    rows = records(out)
+    assert sorted(r["file"] for r in rows) == sorted(keys) and all(r["status"] == "ok" for r in rows)
