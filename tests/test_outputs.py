@@ -147,3 +147,13 @@ def test_a_full_disk_mid_run_leaves_whole_records_and_a_clear_error(tmp_path, ph
     assert again.exit_code == 0 and "done 4, skipped 2" in again.stderr
     keys = [json.loads(line)["file"] for line in out.read_text().splitlines()]
     assert sorted(keys) == sorted(f"{i}.png" for i in range(6))
+
+
+def test_same_names_from_several_input_folders_stay_apart(tmp_path, photos):
+    for folder, photo in (("a", "astronaut"), ("b", "coffee")):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(photos[photo][:48, :48]).save(tmp_path / folder / "photo.png")
+    out = tmp_path / "prompts"
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out), "--restorer", "hypir", "--no-vlm"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == ["a/photo.txt", "b/photo.txt"]

@@ -39,18 +39,21 @@ def _open(source: Any):
     if isinstance(source, Image.Image):
         return _to_8bit_rgb(ImageOps.exif_transpose(source) or source)
     if isinstance(source, (str, Path)):
+        from ..captioning.pictures import load_picture
+        from ..limits import DEFAULT_MAX_IMAGE_PIXELS
+
         text = str(source)
         if text.startswith("data:"):
             _, _, payload = text.partition(",")
-            image = Image.open(io.BytesIO(base64.b64decode(payload)))
+            data: Any = base64.b64decode(payload)
         else:
             if text.startswith("file://"):
                 text = text[len("file://") :]
             if text.startswith(("http://", "https://")):
                 raise ValueError("http(s) image URLs are only passed through by HTTP backends")
-            image = Image.open(text)
-        image.load()
-        return _to_8bit_rgb(ImageOps.exif_transpose(image) or image)
+            data = text
+        # the one decoder: bomb limit per call, EXIF orientation, 16-bit and float scaled
+        return load_picture(data, DEFAULT_MAX_IMAGE_PIXELS)
     if hasattr(source, "__array__"):
         import numpy as np
 

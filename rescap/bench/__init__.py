@@ -189,9 +189,14 @@ def run_bench(
         "guidance": guidance, "gt": _path_or_id(gt), "captions": _path_or_id(captions) if sidecar else None,
         "quality_prompt": quality_prompt, "rescap_version": __version__,
     })  # fmt: skip
-    same_captioning = not needs_vlm or (
-        _same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode and earlier.templates == _templates_fingerprint({})
-    ) if earlier else False  # fmt: skip
+    if earlier is None:
+        same_captioning = False
+    elif not needs_vlm or earlier.vlm is None:  # no VLM then: comparable only with no VLM now
+        same_captioning = not needs_vlm or (vlm is None and backend is None)
+    else:
+        same_captioning = (
+            _same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode and earlier.templates == _templates_fingerprint({})
+        )  # fmt: skip
     if earlier is not None and backend is None and same_captioning:
         done = finished(out, items, chosen, metric_names, Path(captions) if captions is not None else None)
         if done is not None:  # nothing left to do: report from the records, loading no model

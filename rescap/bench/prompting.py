@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..captioning.captioner import CaptionError
 from .items import ImageItem
 from .policies import Policy, plain_captions, sidecar_caption
 
@@ -75,7 +76,7 @@ class PolicyPrompts:
             share = shared + (time.perf_counter() - start) / len(todo)
             for it, bundle in zip(todo, bundles):
                 if isinstance(bundle, CaptionFailure):
-                    result: Any = RuntimeError(f"caption failed at {bundle.stage}: {bundle.error}")
+                    result: Any = CaptionError(bundle, with_name=False)
                 else:
                     result = self.adapter.final_prompts(bundle)
                 out[(it.key, policy.name)] = (result, share)

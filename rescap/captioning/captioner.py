@@ -30,6 +30,7 @@ import warnings
 from typing import Any, Callable, Sequence
 
 from ..backends.base import VLMBackend
+from ..errors import SentenceError
 from ..control.richness import ContentMix
 from ..degradation.estimate import estimate_degradation
 from ..degradation.report import DegradationReport
@@ -46,11 +47,11 @@ from .vlm_steps import StepRunner
 _DEFAULT = object()
 
 
-class CaptionError(RuntimeError):
+class CaptionError(SentenceError):
     """Captioning one image failed; ``failure`` says at which stage and why."""
 
-    def __init__(self, failure: CaptionFailure):
-        super().__init__(f"{failure.image or 'image'}: {failure.stage}: {failure.error}")
+    def __init__(self, failure: CaptionFailure, with_name: bool = True):
+        super().__init__(f"{failure.image or 'image'}: {failure.stage}: {failure.error}" if with_name else f"caption failed at {failure.stage}: {failure.error}")
         self.failure = failure
 
 

@@ -174,6 +174,7 @@ def restore(
     from ..adapters import RestorerUnavailable
     from ..adapters.base import _relative
     from ..captioning.bundle import CaptionFailure
+    from ..captioning.captioner import CaptionError
     from ..durable import atomic_write, save_image
     from ..files import NoImageFiles, iter_image_files, sidecar_caption
     from ..images import open_rgb
@@ -188,6 +189,10 @@ def restore(
         typer.echo(f"error: {NoImageFiles(inputs)}", err=True)
         raise typer.Exit(1)
     root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
+    if root is None and len(files) > 1:  # several inputs: paths below their common folder, so a/x.png and b/x.png stay two
+        import os
+
+        root = Path(os.path.commonpath([str(f.resolve().parent) for f in files]))
     console = stderr_console()
     ensure_output_folder(output)  # before anything loads
     lock_output(output)  # a second run on this folder is refused, not interleaved
@@ -254,7 +259,7 @@ def restore(
                     if captions is not None:
                         bundle = _bundle_from_caption(captioner, path, sidecar_caption(path, rel, captions, beside_image=False))
                     elif isinstance(result, CaptionFailure):
-                        raise RuntimeError(f"caption failed at {result.stage}: {result.error}")
+                        raise CaptionError(result, with_name=False)
                     else:
                         bundle = result
                     final = adapter.final_prompts(bundle, user_prompt, user_negative)

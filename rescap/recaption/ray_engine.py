@@ -73,8 +73,7 @@ class _CaptionActor:
         )  # fmt: skip
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from PIL import Image
-
+        from ..captioning.pictures import load_picture
         from ..degradation.report import DegradationReport
 
         prepared = []
@@ -82,7 +81,7 @@ class _CaptionActor:
             if isinstance(error, str) and error:
                 prepared.append(self.captioner.failed(key, "estimate", error))
             else:
-                image = Image.open(io.BytesIO(picture)).convert("RGB")
+                image = load_picture(bytes(picture), 1 << 40)  # the read stage's own fitted RGB PNG, back as it was
                 prepared.append(self.captioner.prepared_from(key, DegradationReport.model_validate_json(report), image, seconds))
         outcomes = caption_or_fail(self.captioner, prepared)
         # an image the server could not be reached for is not recorded (a plain rerun does it)
