@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
@@ -233,9 +233,43 @@ def load_image(
     return LoadedImage(np.ascontiguousarray(pixels), width, height, tables, box is not None)
 
 
-def open_rgb(path: "str | Path", max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
-    """The whole image as an 8-bit RGB PIL image, for a restorer: EXIF orientation applied,
-    16-bit and float images scaled (not clipped to white), decompression bombs refused."""
-    from .captioning.pictures import load_picture
+def _open_checked(source: Any) -> Image.Image:
+    """``Image.open`` with the decompression-bomb limit checked on the header, per call."""
+    with _pillow_limit(DEFAULT_MAX_IMAGE_PIXELS):
+        im = Image.open(source)
+    if im.size[0] * im.size[1] > DEFAULT_MAX_IMAGE_PIXELS:
+        im.close()
+        raise _too_large(im.size[0], im.size[1], DEFAULT_MAX_IMAGE_PIXELS)
+    return im
 
+
+def load_picture(source: Any, max_pixels: int) -> Image.Image:
+    """An 8-bit RGB PIL image from a path, bytes, PIL image or array: EXIF orientation applied,
+    16-bit and float data scaled (not clipped to white), bombs refused, fitted to ``max_pixels``.
+    What a VLM sees (``rescap.captioning``) and a restorer gets (``open_rgb``).
+
+    Example:
+        >>> load_picture(Image.new("RGB", (1000, 500)), 448 * 448).size[0] <= 640
+        True
+    """
+    from .backends.media import fit_pixels
+
+    if isinstance(source, Image.Image) and source.mode in ("RGB", "L", "RGBA", "P"):
+        return fit_pixels(source.convert("RGB"), max_pixels)
+    if isinstance(source, (str, bytes, bytearray)) or hasattr(source, "__fspath__"):
+        opened = io.BytesIO(bytes(source)) if isinstance(source, (bytes, bytearray)) else source
+        with _open_checked(opened) as im:
+            if im.mode in ("RGB", "L", "RGBA", "P", "LA", "CMYK", "YCbCr"):
+                if im.format == "JPEG":
+                    im.draft("RGB", (int(max_pixels**0.5) * 2, int(max_pixels**0.5) * 2))
+                return fit_pixels(ImageOps.exif_transpose(im).convert("RGB"), max_pixels)
+    # 16-bit, float and other modes (from a file or from tar-member bytes alike): scaled by the reader
+    pixels = load_image(bytes(source) if isinstance(source, bytearray) else source, max_analysis_pixels=max_pixels * 4).pixels
+    array = np.clip(pixels, 0, 255).astype(np.uint8)
+    array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
+    return fit_pixels(Image.fromarray(array), max_pixels)
+
+
+def open_rgb(path: "str | Path", max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> Image.Image:
+    """The whole image as an 8-bit RGB PIL image, for a restorer (see ``load_picture``)."""
     return load_picture(path, max_image_pixels)

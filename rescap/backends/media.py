@@ -39,7 +39,7 @@ def _open(source: Any):
     if isinstance(source, Image.Image):
         return _to_8bit_rgb(ImageOps.exif_transpose(source) or source)
     if isinstance(source, (str, Path)):
-        from ..captioning.pictures import load_picture
+        from ..images import load_picture
         from ..limits import DEFAULT_MAX_IMAGE_PIXELS
 
         text = str(source)

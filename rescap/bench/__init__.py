@@ -267,6 +267,9 @@ def run_bench(
         finally:
             bench.close()
     finally:
+        retries = getattr(backend, "retries", 0) if backend is not None else 0
+        if retries:
+            note(f"{retries} request{'s' if retries != 1 else ''} to the captioning server were retried (server errors, rate limits or dropped connections)")
         if backend is not None and own_backend:
             backend.close()
     return write_outputs(bench, items, notes)

@@ -83,7 +83,7 @@ class PolicyPrompts:
         return out
 
     def _plain(self, items: list[ImageItem]) -> list[Any]:
-        from ..captioning.pictures import load_picture
+        from ..images import load_picture
 
         pictures, results = [], []
         for it in items:

@@ -26,7 +26,7 @@ from .writers import make_writer
 
 def _estimate_rows(batch: dict[str, Any], max_pixels: int) -> dict[str, Any]:
     """Ray task: decode, estimate, fit; failures travel as rows with an error."""
-    from ..captioning.pictures import load_picture
+    from ..images import load_picture
     from ..degradation.estimate import estimate_degradation
     from .sources import SourceItem
 
@@ -73,7 +73,7 @@ class _CaptionActor:
         )  # fmt: skip
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from ..captioning.pictures import load_picture
+        from ..images import load_picture
         from ..degradation.report import DegradationReport
 
         prepared = []

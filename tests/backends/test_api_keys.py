@@ -65,3 +65,18 @@ def test_the_key_is_masked_in_error_text_and_reprs(monkeypatch):
 
     results = backend._generate([[{"role": "user", "content": "hi"}]], GenerationParams())  # nothing listens on :9
     assert results[0].error and SECRET not in json.dumps([r.model_dump() for r in results])
+
+
+def test_the_key_is_in_no_bench_report_and_no_record(image, monkeypatch, tmp_path):
+    monkeypatch.setenv("MY_SERVER_KEY", SECRET)
+    out = tmp_path / "b"
+    with StandInServer() as server:
+        server.faults = ["500"]  # an error text in the records too
+        result = CliRunner().invoke(app, ["bench", str(image.parent), "-o", str(out), "--restorer", "hypir", "--vlm", "openai:",
+                                          "--base-url", server.url, "--api-key-env", "MY_SERVER_KEY", "--policies", "rescap-short",
+                                          "--metrics", "none", "--relevance", "off", "-O", "max_retries=0"])  # fmt: skip
+        assert any(a == f"Bearer {SECRET}" for a in authorizations(server))
+    assert result.exit_code in (0, 1), result.output
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert written and not [p for p in written if SECRET.encode() in p.read_bytes() or SECRET[:8].encode() in p.read_bytes()]
+    assert SECRET not in result.output
