@@ -116,12 +116,13 @@ def _root(
     """rescap: better text for diffusion-based image restorers."""
 
 
-app.command("estimate")(estimate_cmd.estimate)
-app.command("caption")(caption_cmd.caption)
-app.command("prompt")(restore_cmd.prompt)
-app.command("restore")(restore_cmd.restore)
-app.command("recaption")(recaption_cmd.recaption)
-app.command("bench")(bench_cmd.bench)
-app.command("extras")(extras_cmd.extras)
-app.add_typer(backends_cmd.app, name="backends")
-app.add_typer(adapters_cmd.app, name="adapters")
+# one line each in `rescap --help` (click would cut the docstrings' first lines mid-sentence)
+app.command("estimate", short_help="Measure how images are degraded (noise, blur, JPEG, upsampling).")(estimate_cmd.estimate)
+app.command("caption", short_help="Caption images for a restorer: caption, positive, negative and restoration prompts.")(caption_cmd.caption)
+app.command("prompt", short_help="Show the exact strings a restorer receives for one image, with token counts.")(restore_cmd.prompt)
+app.command("restore", short_help="Caption and restore images (or write the restorer's prompt files).")(restore_cmd.restore)
+app.command("recaption", short_help="Re-caption a whole dataset, resumably, locally or on Ray.")(recaption_cmd.recaption)
+app.command("bench", short_help="Compare caption policies on your restorer: outputs, metrics, report.html.")(bench_cmd.bench)
+app.command("extras", short_help="List the optional extras and whether each is installed.")(extras_cmd.extras)
+app.add_typer(backends_cmd.app, name="backends", short_help="VLM backends: list them, or check one on a test image.")
+app.add_typer(adapters_cmd.app, name="adapters", short_help="Restorer adapters: list them, or show how one takes text.")
