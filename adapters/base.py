@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -415,10 +416,12 @@ def _relative(image: Path, root: Path | None) -> Path:
     """The image's path below ``root`` (or its name), never escaping upward."""
     image = Path(image)
     if root is not None:
-        try:
-            rel = image.resolve().relative_to(Path(root).resolve())
+        # the path as given first (a symlinked file keeps its own place below root), then resolved
+        for mine, theirs in ((Path(os.path.abspath(image)), Path(os.path.abspath(root))), (image.resolve(), Path(root).resolve())):
+            try:
+                rel = mine.relative_to(theirs)
+            except ValueError:
+                continue
             if ".." not in rel.parts:
                 return rel
-        except ValueError:
-            pass
     return Path(image.name)

@@ -142,7 +142,10 @@ class AppendLog:
             self._fh.flush()
             os.fsync(self._fh.fileno())
         except OSError:  # a full disk: no part of this batch stays, the log ends on its last whole line
-            self._fh.close()
+            try:
+                self._fh.close()  # may fail again flushing what is left; the file is closed all the same
+            except (OSError, ValueError):
+                pass
             with open(self.path, "r+b") as fh:
                 fh.truncate(before)
                 os.fsync(fh.fileno())

@@ -264,7 +264,8 @@ def load_picture(source: Any, max_pixels: int) -> Image.Image:
                     im.draft("RGB", (int(max_pixels**0.5) * 2, int(max_pixels**0.5) * 2))
                 return fit_pixels(ImageOps.exif_transpose(im).convert("RGB"), max_pixels)
     # 16-bit, float and other modes (from a file or from tar-member bytes alike): scaled by the reader
-    pixels = load_image(bytes(source) if isinstance(source, bytearray) else source, max_analysis_pixels=max_pixels * 4).pixels
+    # the whole picture (no analysis crop), scaled down by fit_pixels below
+    pixels = load_image(bytes(source) if isinstance(source, bytearray) else source, max_analysis_pixels=DEFAULT_MAX_IMAGE_PIXELS).pixels
     array = np.clip(pixels, 0, 255).astype(np.uint8)
     array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
     return fit_pixels(Image.fromarray(array), max_pixels)

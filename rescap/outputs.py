@@ -53,14 +53,19 @@ def inside(root: Path, relative: str | Path, suffix: str, replace_suffix: bool =
 
 def unique_names(paths: Iterable[Path]) -> dict[Path, str]:
     """Each relative input path -> its output name without suffix: the stem-based path, or the
-    path with its extension kept where two inputs would otherwise share a name."""
-    paths = list(paths)
-    stems: dict[str, list[Path]] = {}
-    for p in paths:
-        stems.setdefault(PurePosixPath(Path(p).as_posix()).with_suffix("").as_posix().lower(), []).append(p)
-    out = {}
-    for p in paths:
-        posix = PurePosixPath(Path(p).as_posix())
-        shared = len(stems[posix.with_suffix("").as_posix().lower()]) > 1
-        out[p] = posix.as_posix() if shared else posix.with_suffix("").as_posix()
-    return out
+    path with its extension kept where two inputs would otherwise share a name (compared without
+    case, as on case-insensitive file systems); never the same name for two inputs."""
+    paths = list(dict.fromkeys(paths))
+    names = {p: PurePosixPath(Path(p).as_posix()).with_suffix("").as_posix() for p in paths}
+    for _ in range(3):  # stems, then whole names, then numbered
+        groups: dict[str, list[Path]] = {}
+        for p, name in names.items():
+            groups.setdefault(name.lower(), []).append(p)
+        shared = [group for group in groups.values() if len(group) > 1]
+        if not shared:
+            return names
+        for group in shared:
+            for i, p in enumerate(group):
+                whole = PurePosixPath(Path(p).as_posix()).as_posix()
+                names[p] = whole if names[p] != whole else f"{whole}~{i + 1}"
+    return names

@@ -106,7 +106,7 @@ class RunLock:
 
 def lock_for(output: Path, is_file: bool = False) -> RunLock:
     """The lock of an output folder (``.rescap.lock`` in it) or of an output file (``.<name>.lock`` beside it)."""
-    output = Path(output)
+    output = Path(output).resolve()  # two spellings of one output (a symlink, a relative path) are one lock
     if is_file:
         return RunLock(output.with_name(f".{output.name}.lock"), str(output))
     return RunLock(output / ".rescap.lock", str(output))

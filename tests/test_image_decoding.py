@@ -101,3 +101,13 @@ def test_the_bomb_limit_is_per_call_and_pillows_global_is_left_alone():
     with _pillow_limit(4 * DEFAULT_MAX_IMAGE_PIXELS):  # a limit the user raised above Pillow's
         assert Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS >= 2 * DEFAULT_MAX_IMAGE_PIXELS
     assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_a_large_deep_image_reaches_the_vlm_whole_not_cropped():
+    wide = np.zeros((600, 2400), np.uint16)
+    wide[:, :100] = 65535  # a white band at the left edge: a centred crop would lose it
+    buf = io.BytesIO()
+    Image.fromarray(wide).save(buf, format="PNG")
+    picture = load_picture(buf.getvalue(), 448 * 448)
+    assert abs(picture.size[0] / picture.size[1] - 4.0) < 0.05  # the whole 4:1 picture
+    assert np.asarray(picture)[:, :5].mean() > 200

@@ -157,3 +157,58 @@ def test_same_names_from_several_input_folders_stay_apart(tmp_path, photos):
     result = CliRunner().invoke(app, ["restore", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(out), "--restorer", "hypir", "--no-vlm"])
     assert result.exit_code == 0, result.output
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == ["a/photo.txt", "b/photo.txt"]
+
+
+FULL_DISK = """
+import json, resource, signal, sys
+from pathlib import Path
+from rescap.durable import AppendLog
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+path = Path(sys.argv[1])
+log = AppendLog(path)
+log.append([{"n": 0, "pad": "a" * 50}])
+resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 30, resource.RLIM_INFINITY))  # the write itself fails half way
+try:
+    log.append([{"n": 1, "pad": "b" * 50}])
+    print("no error")
+except OSError as exc:
+    print("raised", exc.errno)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+log.append([{"n": 2}])
+log.close()
+"""
+
+
+def test_a_write_failing_half_way_leaves_no_torn_line_and_the_log_usable(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "log.jsonl"
+    run = subprocess.run([sys.executable, "-c", FULL_DISK, str(path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("raised")
+    assert [json.loads(line)["n"] for line in path.read_text().splitlines()] == [0, 2]
+
+
+def test_names_stay_unique_whatever_the_extensions(tmp_path):
+    from pathlib import Path
+
+    inputs = [Path("photo.png"), Path("photo.jpg"), Path("photo.png.jpg"), Path("X.png"), Path("x.png")]
+    names = unique_names(inputs)
+    assert len({n.lower() for n in names.values()}) == len(inputs)
+
+
+def test_a_symlinked_input_file_keeps_its_own_place(tmp_path, photos):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    Image.fromarray(photos["astronaut"][:48, :48]).save(tmp_path / "in" / "x.png")
+    Image.fromarray(photos["coffee"][:48, :48]).save(tmp_path / "other" / "x.png")
+    (tmp_path / "in" / "sub" / "x.png").symlink_to(tmp_path / "other" / "x.png")
+    out = tmp_path / "prompts"
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "in"), "-o", str(out), "--restorer", "hypir", "--no-vlm"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.txt")) == ["sub/x.txt", "x.txt"]
+    from rescap.bench import collect_images
+
+    items, _ = collect_images([tmp_path / "in"])
+    assert sorted(it.key for it in items) == ["sub/x.png", "x.png"]

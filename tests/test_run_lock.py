@@ -68,3 +68,14 @@ def test_the_lock_is_released_when_the_command_ends(folder, tmp_path):
     for _ in range(2):
         assert CliRunner().invoke(app, ["recaption", str(folder), "-o", str(out), "--no-vlm"]).exit_code == 0
     lock_for(out, is_file=True).acquire().release()
+
+
+def test_locks_are_released_in_non_standalone_calls_too(folder, tmp_path):
+    from typer.main import get_command
+
+    from rescap.run_lock import _HELD
+
+    command = get_command(app)
+    for _ in range(2):
+        command.main(["recaption", str(folder), "-o", str(tmp_path / "r.jsonl"), "--no-vlm"], standalone_mode=False)
+    assert not _HELD

@@ -124,11 +124,11 @@ class OpenAIBackend(VLMBackend):
     def _masked(self, text: str) -> str:
         """``text`` with the key (and its usual printed prefixes) masked: error text ends up in records."""
         key = self._key()
-        text = _short(text)
-        if key:
-            for piece in {key, key[:8], key[-6:]} if len(key) >= 12 else {key}:
+        text = " ".join(str(text).split())
+        if key:  # the whole key first, then the pieces servers print of it; before any cut
+            for piece in [key, key[:8], key[-6:]] if len(key) >= 12 else [key]:
                 text = text.replace(piece, "***")
-        return text
+        return _short(text)
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"

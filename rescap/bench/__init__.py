@@ -56,16 +56,20 @@ def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -
     from .items import find_references
 
     paths = [Path(p) for p in inputs]
-    files = list(dict.fromkeys(f.resolve() for f in iter_image_files(paths)))  # each file once
+    # each file once (by what it resolves to), keyed by where it was found: a symlinked file keeps
+    # its own place below the input folder, so two never share a key
+    found: dict[Path, Path] = {}
+    for f in iter_image_files(paths):
+        found.setdefault(f.resolve(), Path(os.path.abspath(f)))
     if len(paths) == 1 and paths[0].is_dir():
-        root: Path | None = paths[0].resolve()
-    elif files:
+        root: Path | None = Path(os.path.abspath(paths[0]))
+    elif found:
         # several inputs: keys below their common folder, so two files never share a key (and a
         # rerun with the inputs in another order keeps every key)
-        root = Path(os.path.commonpath([str(f.parent) for f in files]))
+        root = Path(os.path.commonpath([str(f.parent) for f in found.values()]))
     else:
         root = None
-    items = [ImageItem(file=f, relative=_relative(f, root), root=root) for f in files]
+    items = [ImageItem(file=f, relative=_relative(where, root), root=root) for f, where in found.items()]
     if gt is not None:
         find_references(items, Path(gt))
     return items, root

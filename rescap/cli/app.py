@@ -34,7 +34,12 @@ class _OneLineErrors(TyperGroup):
         quiet_dependencies()
         _plain_metavars(self)
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            from ..run_lock import release_held
+
+            try:
+                return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            finally:
+                release_held()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _ClickException as exc:

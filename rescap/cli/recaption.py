@@ -153,6 +153,8 @@ def recaption(
         captioner.backend.close()
     summary.skipped = work.skipped
     summary.decide_seconds = decide_seconds
+    if work.repeated:
+        console.print(f"note: {work.repeated} source entries repeat a key listed before; each image is captioned once", highlight=False)
     _report(console, summary, target)
     raise typer.Exit(1 if (summary.failed or summary.unreachable) else 0)
 

@@ -49,6 +49,7 @@ class Plan:
     todo: Iterator[SourceItem]
     skipped: int = 0  # already done (or failed, without --retry-failed), counted as they stream by
     decide_seconds: float = 0.0  # time spent reading the existing records
+    repeated: int = 0  # source entries repeating a key listed before: each key is captioned once
 
 
 @dataclass
@@ -98,12 +99,17 @@ def plan(
 
     def todo() -> Iterator[SourceItem]:
         taken = 0
+        seen: set[str] = set()  # keys only, as the done sets: a manifest listing one image twice gets one record
         for item in items:
             if not in_shard(item.key, shard):
                 continue
             if item.key in skip:
                 result.skipped += 1
                 continue
+            if item.key in seen:
+                result.repeated += 1
+                continue
+            seen.add(item.key)
             if limit is not None and taken >= limit:
                 return
             taken += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import tarfile
 import threading
 from collections import OrderedDict
@@ -116,7 +117,8 @@ def _listed(entries: list[str], base: Path) -> Iterator[SourceItem]:
         if not entry or entry.startswith("#"):
             continue
         path = Path(entry).expanduser()
-        yield SourceItem(key=entry, path=path if path.is_absolute() else base / path)
+        key = os.path.normpath(entry).replace("\\", "/")  # "./a.png" and "a.png" are one image, one key
+        yield SourceItem(key=key, path=path if path.is_absolute() else base / path)
 
 
 def _path_column(columns: list[str], wanted: str | None, source: Path) -> str:

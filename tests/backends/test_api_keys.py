@@ -61,6 +61,8 @@ def test_the_key_is_masked_in_error_text_and_reprs(monkeypatch):
     assert SECRET not in repr(backend) and SECRET not in str(vars(backend))
     assert SECRET not in backend._masked(f"Incorrect API key provided: {SECRET}. You can find your key at ...")
     assert SECRET[:8] not in backend._masked(f"Incorrect API key provided: {SECRET[:8]}****{SECRET[-4:]}")
+    masked = backend._masked(f"{'x' * 290} key {SECRET} echoed")  # the key at the 300-character cut, too
+    assert not any(SECRET[i : i + 6] in masked for i in range(len(SECRET) - 6))
     from rescap.backends import GenerationParams
 
     results = backend._generate([[{"role": "user", "content": "hi"}]], GenerationParams())  # nothing listens on :9

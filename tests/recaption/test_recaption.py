@@ -259,3 +259,17 @@ def test_resume_reads_key_and_status_only_whatever_the_field_order(tmp_path):
     ]
     log.write_text("\n".join(lines))
     assert list(key_and_status(log)) == [('a "quoted", name.png', "ok"), ("b.png", "error"), ("c\\\\d.png", "ok")]
+
+
+def test_a_manifest_listing_one_image_twice_gives_one_record(tmp_path, photos):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from rescap.cli.app import app
+
+    Image.fromarray(photos["astronaut"][:32, :32]).save(tmp_path / "a.png")
+    (tmp_path / "list.txt").write_text("a.png\n./a.png\na.png\n")
+    out = tmp_path / "r.jsonl"
+    result = CliRunner().invoke(app, ["recaption", str(tmp_path / "list.txt"), "-o", str(out), "--no-vlm"])
+    assert result.exit_code == 0 and "2 source entries repeat a key" in result.stderr
+    assert [json.loads(line)["file"] for line in out.read_text().splitlines()] == ["a.png"]
