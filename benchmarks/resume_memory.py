@@ -9,7 +9,6 @@ Target (issue 13): resuming a 1,000,000-record log peaks under 300 MB above the 
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,6 @@ print(len(ok), len(failed), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 
 
 def write_log(path: Path, n: int) -> None:
     """Records as rescap writes them: caption, prompts, degradation report, timings (~1.3 KB each)."""
-    from rescap.degradation.report import DegradationReport  # noqa: F401 - the real record shape
     from rescap.recaption.writers import RecaptionRecord
     from rescap.testing.caption_corpus import CAPTIONS
 

@@ -16,5 +16,22 @@ def error_text(exc: BaseException) -> str:
     return text if isinstance(exc, (ValueError, OSError, SentenceError)) else f"{type(exc).__name__}: {text}"
 
 
+def one_line(exc: BaseException, with_type: bool = False, limit: int | None = None) -> str:
+    """An error on one line: a pydantic validation error as its first problem and where
+    (``caption: Input should be a valid string``), anything else as its text (after its type
+    name with ``with_type``), whitespace collapsed, cut to ``limit`` characters if given.
+
+    >>> one_line(ValueError("two\\nlines")), one_line(KeyError("x"), with_type=True)
+    ('two lines', "KeyError: 'x'")
+    """
+    errors = getattr(exc, "errors", None)
+    if type(exc).__name__ == "ValidationError" and callable(errors):
+        first = errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "the value"
+        return f"{where}: {first.get('msg', exc)}"[:limit]
+    text = f"{type(exc).__name__}: {exc}" if with_type else str(exc)
+    return " ".join(text.split())[:limit]
+
+
 class SentenceError(RuntimeError):
     """An error whose message reads as a sentence on its own (shown without its type name)."""

@@ -64,3 +64,15 @@ def sidecar_caption(image: Path, relative: Path, captions_dir: Path | None, besi
         if path.is_file():
             return path.read_text(encoding="utf-8").strip()
     raise FileNotFoundError(f"no caption file for {image} (looked for {', '.join(str(c) for c in candidates)})")
+
+
+def input_root(inputs: Iterable[str | os.PathLike], files: Iterable[Path]) -> Path | None:
+    """The folder the inputs' relative paths are taken below: the one input folder, or the common
+    folder of several inputs' files (so ``a/x.png`` and ``b/x.png`` keep apart, and a rerun with
+    the inputs in another order keeps every path); absolute, symlinks not followed."""
+    inputs, files = [Path(p) for p in inputs], list(files)
+    if len(inputs) == 1 and inputs[0].is_dir():
+        return Path(os.path.abspath(inputs[0]))
+    if not files:
+        return None
+    return Path(os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]))

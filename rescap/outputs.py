@@ -69,3 +69,12 @@ def unique_names(paths: Iterable[Path]) -> dict[Path, str]:
                 whole = PurePosixPath(Path(p).as_posix()).as_posix()
                 names[p] = whole if names[p] != whole else f"{whole}~{i + 1}"
     return names
+
+
+def same_stem_partners(relatives: dict) -> dict:
+    """Inputs (keys) whose relative paths (values) share a name without extension, each mapped to
+    another one's path: those whose one-file-per-stem outputs (``photo.txt``) would be one file."""
+    by_stem: dict[str, list] = {}
+    for key, rel in relatives.items():
+        by_stem.setdefault(PurePosixPath(Path(rel).as_posix()).with_suffix("").as_posix().lower(), []).append(key)
+    return {k: relatives[next(q for q in group if q != k)] for group in by_stem.values() if len(group) > 1 for k in group}

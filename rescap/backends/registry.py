@@ -108,6 +108,6 @@ def checked_options(cls: type[VLMBackend], options: dict[str, Any]) -> dict[str,
         try:
             checked[key] = TypeAdapter(hint).validate_python(value)
         except ValidationError as exc:
-            reason = exc.errors()[0]["msg"][0].lower() + exc.errors()[0]["msg"][1:]
-            raise BackendError(f"option {key}={value} of the {cls.name or cls.__name__} backend: {reason}") from None
+            reason = exc.errors()[0]["msg"]
+            raise BackendError(f"option {key}={value} of the {cls.name or cls.__name__} backend: {reason[:1].lower()}{reason[1:]}") from None
     return checked

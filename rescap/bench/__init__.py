@@ -52,7 +52,7 @@ def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -
     import os
 
     from ..adapters.base import _relative
-    from ..files import iter_image_files
+    from ..files import input_root, iter_image_files
     from .items import find_references
 
     paths = [Path(p) for p in inputs]
@@ -61,48 +61,11 @@ def collect_images(inputs: Sequence[str | Path], gt: str | Path | None = None) -
     found: dict[Path, Path] = {}
     for f in iter_image_files(paths):
         found.setdefault(f.resolve(), Path(os.path.abspath(f)))
-    if len(paths) == 1 and paths[0].is_dir():
-        root: Path | None = Path(os.path.abspath(paths[0]))
-    elif found:
-        # several inputs: keys below their common folder, so two files never share a key (and a
-        # rerun with the inputs in another order keeps every key)
-        root = Path(os.path.commonpath([str(f.parent) for f in found.values()]))
-    else:
-        root = None
+    root = input_root(paths, found.values())
     items = [ImageItem(file=f, relative=_relative(where, root), root=root) for f, where in found.items()]
     if gt is not None:
         find_references(items, Path(gt))
     return items, root
-
-
-def _path_or_id(value: Any) -> str | None:
-    """A path that exists, resolved (so ``hq``, ``hq/`` and ``/abs/hq`` are one run); else as given."""
-    if value is None:
-        return None
-    path = Path(str(value)).expanduser()
-    return str(path.resolve()) if path.exists() else str(value)
-
-
-def _templates_fingerprint(captioners: dict[str, Any]) -> str | None:
-    from ..captioning.templates import PromptTemplates
-
-    first = next(iter(captioners.values()), None)
-    return (first.templates if first is not None else PromptTemplates.load()).fingerprint
-
-
-def _same_vlm(vlm: str | None, earlier: BenchConfig, relevance: Any) -> bool:
-    """Whether ``vlm`` names the model the earlier run captioned with (without loading it)."""
-    if earlier.vlm is None:
-        return vlm is None
-    if vlm is None or _path_or_id(relevance) != earlier.relevance:
-        return False
-    from ..backends.registry import get_backend_class, parse_model_string
-
-    source, name = parse_model_string(vlm)
-    if not name:
-        name = getattr(get_backend_class(source), "default_model", "")
-    resolved = _path_or_id(name) if Path(name).expanduser().exists() else name
-    return earlier.vlm in (f"{source}:{name}", f"{source}:{resolved}")
 
 
 def run_bench(
@@ -145,7 +108,7 @@ def run_bench(
     from ..captioning.captioner import Captioner
     from ..control.richness import RichnessPolicy
     from .metrics import MetricSet, parse_metric_names
-    from .rerun import finished, refuse_other_settings
+    from .rerun import path_or_id, finished, refuse_other_settings, same_captioning, templates_fingerprint
 
     notes: list[str] = []
 
@@ -189,30 +152,18 @@ def run_bench(
     sidecar = any(p.kind == "sidecar" for p in chosen)
     metric_names = parse_metric_names(metrics, gt is not None)
     earlier = None if overwrite else refuse_other_settings(out, {
-        "restorer": restorer, "restorer_path": _path_or_id(restorer_path), "seed": seed, "steps": steps, "strength": strength,
-        "guidance": guidance, "gt": _path_or_id(gt), "captions": _path_or_id(captions) if sidecar else None,
+        "restorer": restorer, "restorer_path": path_or_id(restorer_path), "seed": seed, "steps": steps, "strength": strength,
+        "guidance": guidance, "gt": path_or_id(gt), "captions": path_or_id(captions) if sidecar else None,
         "quality_prompt": quality_prompt, "rescap_version": __version__,
     })  # fmt: skip
-    if earlier is None:
-        same_captioning = False
-    elif not needs_vlm or earlier.vlm is None:  # no VLM then: comparable only with no VLM now
-        same_captioning = not needs_vlm or (vlm is None and backend is None)
-    else:
-        same_captioning = (
-            _same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode and earlier.templates == _templates_fingerprint({})
-        )  # fmt: skip
-    if earlier is not None and backend is None and same_captioning:
+    if earlier is not None and backend is None and same_captioning(earlier, needs_vlm, vlm, relevance, mode):
         done = finished(out, items, chosen, metric_names, Path(captions) if captions is not None else None)
         if done is not None:  # nothing left to do: report from the records, loading no model
             bench = Bench(
                 out_dir=out, adapter=get_adapter(restorer, quality_prompt=quality_prompt), runner=None, policies=chosen, metrics=done, config=earlier,
                 captions_dir=Path(captions) if captions is not None else None, batch_size=batch_size, progress=progress,
             )  # fmt: skip
-            bench.open()
-            try:
-                bench.run(items)
-            finally:
-                bench.close()
+            _run(bench, items)
             if not earlier.restorer_runs:
                 note(f"the restorer did not run; this report compares the captions only, and each policy's prompt files are in {out / 'prompts'}")
             return write_outputs(bench, items, notes)
@@ -253,23 +204,19 @@ def run_bench(
             captioners[policy.name] = captioner
         uses_vlm = backend is not None and any(p.needs_vlm for p in chosen)
         config = BenchConfig(
-            restorer=restorer, restorer_path=_path_or_id(restorer_path), vlm=getattr(backend, "model_string", None) if uses_vlm else None,
-            seed=seed, steps=steps, strength=strength, guidance=guidance, gt=_path_or_id(gt), restorer_runs=runner is not None,
-            captions=_path_or_id(captions) if any(p.kind == "sidecar" for p in chosen) else None,
-            relevance=(_path_or_id(relevance) if isinstance(relevance, str) else type(relevance).__name__) if uses_vlm else None,
+            restorer=restorer, restorer_path=path_or_id(restorer_path), vlm=getattr(backend, "model_string", None) if uses_vlm else None,
+            seed=seed, steps=steps, strength=strength, guidance=guidance, gt=path_or_id(gt), restorer_runs=runner is not None,
+            captions=path_or_id(captions) if any(p.kind == "sidecar" for p in chosen) else None,
+            relevance=(path_or_id(relevance) if isinstance(relevance, str) else type(relevance).__name__) if uses_vlm else None,
             mode=mode if uses_vlm else None, quality_prompt=quality_prompt,
-            templates=_templates_fingerprint(captioners) if uses_vlm else None,
+            templates=templates_fingerprint(captioners) if uses_vlm else None,
         )  # fmt: skip
         bench = Bench(
             out_dir=out, adapter=adapter, runner=runner, policies=chosen, metrics=metric_set, config=config, backend=backend,
             captioners=captioners, captions_dir=Path(captions) if captions is not None else None,
             batch_size=batch_size, progress=progress,
         )  # fmt: skip
-        bench.open(overwrite=overwrite)
-        try:
-            bench.run(items)
-        finally:
-            bench.close()
+        _run(bench, items, overwrite)
     finally:
         retries = getattr(backend, "retries", 0) if backend is not None else 0
         if retries:
@@ -277,6 +224,14 @@ def run_bench(
         if backend is not None and own_backend:
             backend.close()
     return write_outputs(bench, items, notes)
+
+
+def _run(bench: Bench, items: list[ImageItem], overwrite: bool = False) -> None:
+    bench.open(overwrite=overwrite)
+    try:
+        bench.run(items)
+    finally:
+        bench.close()
 
 
 def write_outputs(bench: Bench, items: list[ImageItem], notes: list[str]) -> BenchResult:

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field
@@ -56,6 +57,15 @@ class BenchConfig(BaseModel):
     def merged(self, other: "BenchConfig") -> "BenchConfig":
         """This config, keeping the earlier run's VLM when this run needs none."""
         return self if self.vlm is not None else self.model_copy(update={"vlm": other.vlm})
+
+
+def earlier_config(out_dir: Path) -> BenchConfig | None:
+    """The settings an earlier run left in ``out_dir`` (``None``: none, or unreadable)."""
+    path = Path(out_dir) / CONFIG
+    try:
+        return BenchConfig.model_validate_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 class BenchRecord(BaseModel):

@@ -18,22 +18,12 @@ from ..durable import log_lines
 from .items import ImageItem
 from .metrics import MetricInfo, MetricSet
 from .policies import Policy
-from .records import CONFIG, INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError
+from .records import INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError, earlier_config
 from .runner import is_done, records_of
 
 KNOWN_UP_FRONT = (
     "restorer", "restorer_path", "seed", "steps", "strength", "guidance", "gt", "captions", "quality_prompt", "rescap_version",
 )  # fmt: skip
-
-
-def earlier_config(out: Path) -> BenchConfig | None:
-    path = out / CONFIG
-    if not path.is_file():
-        return None
-    try:
-        return BenchConfig.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def refuse_other_settings(out: Path, settings: dict[str, Any]) -> BenchConfig | None:
@@ -50,6 +40,45 @@ def refuse_other_settings(out: Path, settings: dict[str, Any]) -> BenchConfig | 
             f"{out} holds results of a different run ({'; '.join(changes)}): choose another folder, or pass --overwrite to replace them"
         )
     return earlier
+
+
+def templates_fingerprint(captioners: dict[str, Any]) -> str | None:
+    """The prompt templates' fingerprint: of the captioners' templates, or the ones that would load now."""
+    from ..captioning.templates import PromptTemplates
+
+    first = next(iter(captioners.values()), None)
+    return (first.templates if first is not None else PromptTemplates.load()).fingerprint
+
+
+def path_or_id(value: Any) -> str | None:
+    """A path that exists, resolved (so ``hq``, ``hq/`` and ``/abs/hq`` are one run); else as given."""
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    return str(path.resolve()) if path.exists() else str(value)
+
+
+def _same_vlm(vlm: str | None, earlier: BenchConfig, relevance: Any) -> bool:
+    """Whether ``vlm`` names the model the earlier run captioned with (without loading it)."""
+    if vlm is None or path_or_id(relevance) != earlier.relevance:
+        return False
+    from ..backends.registry import get_backend_class, parse_model_string
+
+    source, name = parse_model_string(vlm)
+    if not name:
+        name = getattr(get_backend_class(source), "default_model", "")
+    resolved = path_or_id(name) if Path(name).expanduser().exists() else name
+    return earlier.vlm in (f"{source}:{name}", f"{source}:{resolved}")
+
+
+def same_captioning(earlier: BenchConfig, needs_vlm: bool, vlm: str | None, relevance: Any, mode: str) -> bool:
+    """Whether this run would caption as the earlier one did (model, relevance, mode, templates),
+    judged from the command line alone; a run that needs no VLM captions nothing."""
+    if not needs_vlm:
+        return True
+    if earlier.vlm is None:  # no VLM then: comparable only with no VLM now
+        return vlm is None
+    return _same_vlm(vlm, earlier, relevance) and (earlier.mode or "chain") == mode and earlier.templates == templates_fingerprint({})
 
 
 def finished(out: Path, items: list[ImageItem], policies: list[Policy], metric_names: list[str], captions_dir: Path | None) -> MetricSet | None:

@@ -31,7 +31,7 @@ from .items import ImageItem, _inside, image_size, open_rgb
 from .metrics import MetricSet
 from .policies import Policy, sidecar_caption
 from .prompting import PolicyPrompts
-from .records import CONFIG, INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError, BenchRecord
+from .records import CONFIG, INPUT_ROW, METRICS, RECORDS, BenchConfig, BenchError, BenchRecord, earlier_config
 from .scoring import score_record
 
 __all__ = ["Bench", "BenchConfig", "BenchError", "BenchRecord", "ImageItem", "INPUT_ROW", "image_size", "open_rgb"]
@@ -105,10 +105,7 @@ class Bench:
             shutil.rmtree(self.out_dir / "outputs", ignore_errors=True)
             shutil.rmtree(self.out_dir / "prompts", ignore_errors=True)
         elif config_path.exists():
-            try:
-                earlier = BenchConfig.model_validate_json(config_path.read_text(encoding="utf-8"))
-            except ValueError:
-                earlier = None
+            earlier = earlier_config(self.out_dir)
             changes = self.config.differences(earlier) if earlier else ["unreadable bench.json"]
             if changes:
                 raise BenchError(

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..backends.base import BatchGenerationError, GenerationParams, GenerationResult, VLMBackend, text_message
 from ..backends.structured import token_budget
+from ..errors import one_line
 from .bundle import CaptionFailure, StepTrace
 from .config import CaptionerConfig
 from .items import PreparedImage
@@ -99,20 +100,10 @@ class StepRunner:
                 absorb(step, it, parsed)
             except Exception as exc:  # any wrong answer fails this image only
                 kind = "unparseable" if isinstance(exc, json.JSONDecodeError) else "unusable"  # not JSON / JSON of the wrong shape
-                trace.error = f"{kind} answer: {_reason(exc)}"
+                trace.error = f"{kind} answer: {one_line(exc, with_type=True, limit=300)}"
                 it.failure = CaptionFailure(image=it.name, stage=f"vlm:{step}", error=trace.error)
         if progress:
             progress(step)
-
-
-def _reason(exc: Exception) -> str:
-    """A one-line reason: a validation error as its first problem and where."""
-    errors = getattr(exc, "errors", None)
-    if type(exc).__name__ == "ValidationError" and callable(errors):
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "the answer"
-        return f"{where}: {first.get('msg', '')}"
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def absorb(step: str, item: PreparedImage, parsed: Any) -> None:

@@ -72,7 +72,7 @@ def bench(
     from .adapters import load_adapter
 
     load_adapter(restorer, None, quality_prompt)  # an unknown name or mode is a one-line error before anything loads
-    from .caption import parse_backend_options
+    from .options import parse_backend_options
 
     backend_options = parse_backend_options(backend_option, api_key_env)
     ensure_output_folder(output)

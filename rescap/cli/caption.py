@@ -106,6 +106,7 @@ def _make_captioner(
     from ..backends import BackendError, ModelNotFoundError, create_backend
     from ..captioning.captioner import Captioner
     from ..captioning.templates import TemplateError
+    from ..errors import one_line
     from ..extras import MissingExtraError
 
     try:
@@ -128,31 +129,17 @@ def _make_captioner(
         typer.echo(f"error: {one_line(exc)}", err=True)
         raise typer.Exit(2)
     if missing is not None:
+        from rich.markup import escape
+
         from .console import stderr_console
 
         captioner.uncaptioned_reason = f"the default captioning model is not available: {str(missing).split('; looked in')[0]}"
         stderr_console().print(
-            f"[bold yellow]no captions: the default captioning model is not available[/] - {escape_markup(str(missing))}. "
+            f"[bold yellow]no captions: the default captioning model is not available[/] - {escape(str(missing))}. "
             "Going on with degradation-only prompts (negative and restoration prompts; records say captioned: false).",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     return captioner
-
-
-def one_line(exc: Exception) -> str:
-    """An error as one line; a pydantic validation error as its first problem, named by field."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors) and type(exc).__name__ == "ValidationError":
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "value"
-        return f"{where}: {first.get('msg', exc)}"
-    return " ".join(str(exc).split())
-
-
-def escape_markup(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def _write_json(file: str, result, embeddings: bool) -> None:

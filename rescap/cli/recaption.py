@@ -72,7 +72,8 @@ def recaption(
     from ..recaption.engine import parse_shard, plan, run_local
     from ..recaption.sources import SourceError, iter_source
     from ..recaption.writers import make_writer
-    from .caption import _make_captioner, parse_backend_options
+    from .caption import _make_captioner
+    from .options import parse_backend_options
     from .console import ensure_output_folder, lock_output, progress_bar, report_retries, stderr_console
 
     console = stderr_console()
@@ -184,7 +185,7 @@ def _report(console, summary, target=None) -> None:
     )
     for line in summary.errors:
         console.print(f"[red]failed:[/] {escape(line)}", markup=True, highlight=False)
-    unreachable = getattr(summary, "unreachable", 0)
+    unreachable = summary.unreachable
     if unreachable:
         what = (f"stopped: the captioning server stayed unreachable ({escape(summary.unreachable_reason)}); "
                 if summary.stopped else f"the captioning server could not be reached for some images ({escape(summary.unreachable_reason)}); ")  # fmt: skip

@@ -85,7 +85,7 @@ def prompt(
         except Exception as exc:
             typer.echo(f"error: {error_text(exc)}", err=True)
             raise typer.Exit(2)
-    from .caption import parse_backend_options
+    from .options import parse_backend_options
 
     captioner = _prompt_source(vlm, base_url, no_vlm or caption_text is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option, api_key_env))
     try:
@@ -119,15 +119,6 @@ def prompt(
     console.print(f"[bold]restoration prompt[/]: {escape(bundle.restoration_prompt)}")
     for warning in check.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
-
-
-def _shared_prompt_files(relatives: dict) -> dict:
-    """Inputs whose prompt files would be one file (``photo.jpg``, ``photo.png`` -> ``photo.txt``),
-    each mapped to another input it collides with."""
-    by_stem: dict[str, list] = {}
-    for path, rel in relatives.items():
-        by_stem.setdefault(rel.with_suffix("").as_posix().lower(), []).append(path)
-    return {p: relatives[next(q for q in group if q != p)] for group in by_stem.values() if len(group) > 1 for p in group}
 
 
 def restore(
@@ -176,9 +167,9 @@ def restore(
     from ..captioning.bundle import CaptionFailure
     from ..captioning.captioner import CaptionError
     from ..durable import atomic_write, save_image
-    from ..files import NoImageFiles, iter_image_files, sidecar_caption
+    from ..files import NoImageFiles, input_root, iter_image_files, sidecar_caption
     from ..images import open_rgb
-    from ..outputs import inside, unique_names
+    from ..outputs import inside, same_stem_partners, unique_names
     from .console import progress_bar, report_retries, stderr_console
 
     adapter = load_adapter(restorer, None, quality_prompt)
@@ -188,15 +179,11 @@ def restore(
     if not files:
         typer.echo(f"error: {NoImageFiles(inputs)}", err=True)
         raise typer.Exit(1)
-    root = inputs[0] if len(inputs) == 1 and inputs[0].is_dir() else None
-    if root is None and len(files) > 1:  # several inputs: paths below their common folder, so a/x.png and b/x.png stay two
-        import os
-
-        root = Path(os.path.commonpath([str(f.resolve().parent) for f in files]))
+    root = input_root(inputs, files)
     console = stderr_console()
     ensure_output_folder(output)  # before anything loads
     lock_output(output)  # a second run on this folder is refused, not interleaved
-    from .caption import parse_backend_options
+    from .options import parse_backend_options
 
     # the captioning model first: a missing one stops the run before the (slower) restorer loads
     captioner = _prompt_source(vlm, base_url, no_vlm or captions is not None, richness, adapter, relevance, mode, parse_backend_options(backend_option, api_key_env))
@@ -228,7 +215,7 @@ def restore(
     failures: list[str] = []
     relatives = {path: _relative(path, root) for path in files}
     names = unique_names(relatives.values())  # photo.jpg and photo.png restore to two files, never one
-    shared_prompt_file = _shared_prompt_files(relatives) if runner is None else {}
+    shared_prompt_file = same_stem_partners(relatives) if runner is None else {}
     progress, task = progress_bar("restoring" if runner is not None else "writing prompts", len(files), enabled=len(files) > 3)
     with progress:
         pending = []

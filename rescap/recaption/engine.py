@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from .._version import __version__
+from ..captioning.bundle import CaptionFailure
+from ..errors import one_line
 from .sources import SourceItem, close_shards
 from .writers import RecaptionRecord, RecordWriter
 
@@ -192,9 +193,9 @@ def caption_or_fail(captioner: Any, prepared: list) -> list:
     try:
         outcomes = list(captioner.caption_prepared(prepared))
     except Exception as exc:
-        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        return [SimpleNamespace(stage="caption", error=reason) for _ in prepared]
-    return (outcomes + [SimpleNamespace(stage="caption", error="no result for this image")] * len(prepared))[: len(prepared)]
+        return [CaptionFailure(image=it.name, stage="caption", error=one_line(exc, with_type=True, limit=300)) for it in prepared]
+    missing = [CaptionFailure(image=it.name, stage="caption", error="no result for this image") for it in prepared[len(outcomes) :]]
+    return (outcomes + missing)[: len(prepared)]
 
 
 def _prepare(captioner: Any, item: SourceItem):

@@ -13,6 +13,10 @@ import time
 import pytest
 from PIL import Image
 
+from .folders import crop_folder
+
+
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
@@ -24,12 +28,7 @@ def pipeline(tmp_path_factory):
 
 @pytest.fixture
 def folder(tmp_path, photos):
-    root = tmp_path / "in"
-    root.mkdir()
-    crops = [photos[name][y : y + 64, x : x + 64] for name in photos for y in (0, 64) for x in (0, 64)]
-    for i, crop in enumerate(crops[:6]):
-        Image.fromarray(crop).save(root / f"img{i}.png")
-    return root
+    return crop_folder(tmp_path / "in", photos, 6, 64, name="img{i}.png")
 
 
 def kill_when(args, ready, timeout=240):

@@ -8,11 +8,13 @@ import json
 from collections import Counter
 
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 from rescap.cli.app import app
+
 from rescap.testing.openai_standin import StandInServer
+
+from .folders import crop_folder
 
 pytest.importorskip("openai")
 
@@ -25,12 +27,7 @@ REASONS = {
 
 @pytest.fixture
 def folder(tmp_path, photos):
-    root = tmp_path / "in"
-    root.mkdir()
-    crops = [photos[name][y : y + 48, x : x + 48] for name in photos for y in (0, 64) for x in (0, 64)]
-    for i, crop in enumerate(crops[:12]):
-        Image.fromarray(crop).save(root / f"img{i:02d}.png")
-    return root
+    return crop_folder(tmp_path / "in", photos, 12, 48)
 
 
 def run(*args):
