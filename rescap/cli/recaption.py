@@ -74,7 +74,7 @@ def recaption(
     from ..recaption.writers import make_writer
     from .caption import _make_captioner
     from .options import parse_backend_options
-    from .console import ensure_output_folder, lock_output, progress_bar, report_retries, stderr_console
+    from .console import ensure_output_folder, lock_output, progress_bar, stderr_console
 
     console = stderr_console()
     try:
@@ -150,7 +150,6 @@ def recaption(
             raise typer.Exit(1)
     writer.close()
     if captioner is not None and captioner.backend is not None:
-        report_retries(captioner.backend)
         captioner.backend.close()
     summary.skipped = work.skipped
     summary.decide_seconds = decide_seconds
@@ -185,12 +184,16 @@ def _report(console, summary, target=None) -> None:
     )
     for line in summary.errors:
         console.print(f"[red]failed:[/] {escape(line)}", markup=True, highlight=False)
+    if summary.retries:
+        console.print(f"note: {summary.retries} request{'s' if summary.retries != 1 else ''} to the captioning server were retried "
+                      "(server errors, rate limits or dropped connections)", highlight=False)  # fmt: skip
     unreachable = summary.unreachable
     if unreachable:
         what = (f"stopped: the captioning server stayed unreachable ({escape(summary.unreachable_reason)}); "
                 if summary.stopped else f"the captioning server could not be reached for some images ({escape(summary.unreachable_reason)}); ")  # fmt: skip
+        named = ", ".join(summary.unreachable_keys) + (", ..." if unreachable > len(summary.unreachable_keys) else "")
         console.print(
-            f"[red]{what}[/]{unreachable} images not captioned and not recorded"
+            f"[red]{what}[/]{unreachable} images not captioned and not recorded ({escape(named)})"
             + (f", {summary.left} not attempted" if summary.stopped else "")
             + "; what is done is kept: run the same command again when the server is back to do the rest",
             highlight=False,

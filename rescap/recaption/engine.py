@@ -63,8 +63,21 @@ class Summary:
     errors: list[str] = field(default_factory=list)  # the first few, for the end-of-run message
     unreachable: int = 0  # images not captioned because the VLM server could not be reached (not recorded)
     unreachable_reason: str = ""
+    unreachable_keys: list[str] = field(default_factory=list)  # the first few of them, named in the message
     stopped: bool = False  # the run stopped early: the server stayed unreachable
     left: int = 0  # images not attempted after the stop
+    retries: int = 0  # requests to the captioning server sent again (server errors, rate limits, dropped connections)
+    streak: int = 0  # images in a row the server could not be reached for
+
+    def unreachable_batch(self, keys: list[str], reason: str, others: int, stop_after: int) -> bool:
+        """Count a batch's images the server could not be reached for (``others``: the batch's
+        other images); True when the server has now failed ``stop_after`` images in a row."""
+        if keys:
+            self.unreachable += len(keys)
+            self.unreachable_reason = reason
+            self.unreachable_keys += keys[: max(0, 5 - len(self.unreachable_keys))]
+        self.streak = len(keys) if others else self.streak + len(keys)
+        return self.streak >= stop_after
 
     @property
     def images_per_second(self) -> float:
@@ -146,8 +159,7 @@ def run_local(
     start = time.perf_counter()
     window: deque = deque()
     source = iter(todo)
-    stop_after = max(8, 2 * batch_size)  # consecutive unreachable images before the run stops
-    streak = 0
+    stop_after = stop_after_for(batch_size)
 
     def submit_until(count: int) -> None:
         while len(window) < count:
@@ -166,25 +178,28 @@ def run_local(
             # an image the server could not be reached for is not its fault: not recorded, so a
             # plain rerun does it
             kept = [(key, o) for (key, _), o in zip(batch, outcomes) if not getattr(o, "unreachable", False)]
-            lost = len(batch) - len(kept)
-            if lost:
-                summary.unreachable += lost
-                summary.unreachable_reason = next(o.error for o in outcomes if getattr(o, "unreachable", False))
-            streak = streak + lost if not kept else lost
+            lost = [(key, o.error) for (key, _), o in zip(batch, outcomes) if getattr(o, "unreachable", False)]
+            stop = summary.unreachable_batch([k for k, _ in lost], lost[0][1] if lost else "", len(kept), stop_after)
             records = [to_record(key, outcome) for key, outcome in kept]
             records = writer.write(records) or records
             summary.count(records)
             if on_batch:
                 on_batch(len(batch))
-            if streak >= stop_after:  # the server is down: stop, keep what is done
+            if stop:  # the server is down: stop, keep what is done
                 summary.stopped = True
                 for _, future in window:
                     future.cancel()
                 summary.left = len(window) + sum(1 for _ in source)
                 break
     close_shards()
+    summary.retries = getattr(getattr(captioner, "backend", None), "retries", 0)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def stop_after_for(batch_size: int) -> int:
+    """Images in a row the server may fail before a run stops: two batches, at least 8."""
+    return max(8, 2 * batch_size)
 
 
 def caption_or_fail(captioner: Any, prepared: list) -> list:

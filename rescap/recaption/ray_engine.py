@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .engine import Summary, caption_or_fail, plan, to_record
+from .engine import Summary, caption_or_fail, plan, stop_after_for, to_record
 from .sources import iter_source
 from .writers import make_writer
 
@@ -67,6 +67,7 @@ class _CaptionActor:
                 options["base_url"] = settings["base_url"]
             backend = create_backend(settings["model"], **options)
         relevance = None if settings["relevance"] in ("off", "none", "no") else settings["relevance"]
+        self._retries = 0  # the backend's retries already reported
         self.captioner = Captioner(
             backend, restorer=settings["restorer"], policy=RichnessPolicy(mode=parse_richness(settings["richness"])),
             relevance=relevance, mode=settings["mode"], quality_prompt=settings.get("quality_prompt", "fit"),
@@ -85,9 +86,13 @@ class _CaptionActor:
                 prepared.append(self.captioner.prepared_from(key, DegradationReport.model_validate_json(report), image, seconds))
         outcomes = caption_or_fail(self.captioner, prepared)
         # an image the server could not be reached for is not recorded (a plain rerun does it)
+        retries = getattr(self.captioner.backend, "retries", 0)
+        new_retries, self._retries = retries - self._retries, retries
         return {
+            "key": [str(k) for k in batch["key"]],
             "record": ["" if getattr(o, "unreachable", False) else to_record(key, o).model_dump_json() for key, o in zip(batch["key"], outcomes)],
             "unreachable": [o.error if getattr(o, "unreachable", False) else "" for o in outcomes],
+            "retries": [new_retries] + [0] * (len(outcomes) - 1),  # this batch's, once
         }  # fmt: skip
 
 
@@ -133,10 +138,12 @@ def run_ray(
             records = [RecaptionRecord.model_validate_json(text) for text in batch["record"] if text]
             records = writer.write(records) or records  # durable before the next batch is taken
             summary.count(records)
-            lost = [str(reason) for reason in batch["unreachable"] if reason]
-            if lost:
-                summary.unreachable += len(lost)
-                summary.unreachable_reason = lost[0]
+            summary.retries += int(sum(batch["retries"]))
+            lost = [(str(key), str(reason)) for key, reason in zip(batch["key"], batch["unreachable"]) if reason]
+            if summary.unreachable_batch([k for k, _ in lost], lost[0][1] if lost else "", len(records), stop_after_for(batch_size)):
+                summary.stopped = True  # the server is down: stop, keep what is done
+                summary.left = len(rows) - summary.done - summary.failed - summary.unreachable
+                break
     finally:
         writer.close()
     summary.seconds = time.perf_counter() - start

@@ -74,3 +74,23 @@ def test_usage_errors_name_what_was_wrong(image, args, expected):
 
 def test_missing_model_is_one_line_with_the_fix(image, tmp_path):
     one_line_error(["caption", image, "--vlm", f"transformers:{tmp_path}/nothing"], "not found", "looked in", "--vlm transformers:/path/to/model")
+
+
+def test_the_relevance_fallback_is_one_warning_line(image, tmp_path):
+    """The default CLIP model missing: one ``warning:`` line naming the fix, not a Python
+    UserWarning with its source line (a real run, in its own process)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("transformers")
+    from rescap.testing.tiny_vlm import build_tiny_vlm
+
+    vlm = build_tiny_vlm("idefics3", tmp_path / "vlm")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty-cache"), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "rescap.cli", "caption", str(image), "--vlm", f"transformers:{vlm}", "--json"],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stderr.splitlines() if "relevance scoring is off" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "--relevance off" in lines[0]
+    assert "UserWarning" not in run.stderr and "warnings.warn" not in run.stderr

@@ -82,6 +82,7 @@ def test_a_down_server_stops_the_run_and_a_rerun_resumes(folder, tmp_path):
         assert "not attempted" in stopped.stderr and "run the same command again" in stopped.stderr
         assert len(server.faults_served) < 12 * 2  # it stopped early instead of failing every image at full speed
         assert not out.exists() or out.read_text() == ""  # nothing recorded as failed
+        assert "(img00.png, img01.png" in stopped.stderr  # the undone images are named
         server.down = False
         resumed = run("recaption", folder, "-o", out, "--vlm", "openai:", "--base-url", server.url, *FAST, "-b", "2")
     assert resumed.exit_code == 0, resumed.output
@@ -120,5 +121,14 @@ def test_retries_are_visible_in_the_summary(folder):
         server.faults = ["500", "429"]  # retried by the client, then answered
         result = run("caption", *images, "--vlm", "openai:", "--base-url", server.url, "-O", "max_retries=2", "-O", "timeout=5",
                      "--relevance", "off", "--mode", "fused", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "note: 2 requests to the captioning server were retried" in result.stderr
+
+
+def test_recaption_shows_retries_in_its_summary(folder, tmp_path):
+    with StandInServer() as server:
+        server.faults = ["503", "429"]
+        result = run("recaption", folder, "-o", tmp_path / "r.jsonl", "--vlm", "openai:", "--base-url", server.url, "-O", "max_retries=2",
+                     "-O", "timeout=5", "--relevance", "off", "--mode", "fused")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "note: 2 requests to the captioning server were retried" in result.stderr

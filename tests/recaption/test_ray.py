@@ -78,3 +78,26 @@ def test_ray_engine_under_server_faults(cluster, tmp_path):
     assert again.exit_code == 0, again.output
     rows = records(out)
     assert sorted(r["file"] for r in rows) == sorted(keys) and all(r["status"] == "ok" for r in rows)
+
+
+def test_ray_engine_stops_on_a_down_server_and_shows_retries(cluster, tmp_path):
+    pytest.importorskip("openai")
+    from rescap.testing.openai_standin import StandInServer
+
+    keys = make_images(tmp_path / "in", 12)
+    out = tmp_path / "out.jsonl"
+    with StandInServer() as server:
+        args = ["recaption", str(tmp_path / "in"), "-o", str(out), "--engine", "ray", "--vlm", "openai:", "--base-url", server.url,
+                "--relevance", "off", "--mode", "fused", "-b", "2", "--ray-actors", "1", "-O", "timeout=2"]  # fmt: skip
+        server.down = True
+        stopped = CliRunner().invoke(app, [*args, "-O", "max_retries=0"])
+        assert stopped.exit_code == 1, stopped.output
+        assert "stopped: the captioning server stayed unreachable" in stopped.stderr and "not attempted" in stopped.stderr
+        assert any(k in stopped.stderr for k in keys)  # the undone images are named
+        assert records(out) == []
+        server.down = False
+        server.faults = ["500"]  # retried once by the client, then answered
+        again = CliRunner().invoke(app, [*args, "-O", "max_retries=1"])
+    assert again.exit_code == 0, again.output
+    assert "request to the captioning server were retried" in again.stderr
+    assert sorted(r["file"] for r in records(out)) == sorted(keys)
