@@ -120,6 +120,15 @@ class BatchGenerationError(BackendError):
         return [r.index for r in self.results if not r.ok]
 
 
+def retried_note(retries: int) -> str:
+    """What a run says about requests a server made it send again ("" for none)."""
+    if not retries:
+        return ""
+    many = retries != 1
+    return (f"{retries} request{'s' if many else ''} to the captioning server {'were' if many else 'was'} retried "
+            "(server errors, rate limits or dropped connections)")  # fmt: skip
+
+
 class BackendStats(BaseModel):
     """Where a backend's time went: in the model (or server) and everything else."""
 

@@ -104,6 +104,7 @@ def run_bench(
     for set-up problems; per-image problems become error records.
     """
     from ..adapters import RestorerUnavailable, get_adapter
+    from ..backends.base import retried_note
     from ..backends.registry import create_backend
     from ..captioning.captioner import Captioner
     from ..control.richness import RichnessPolicy
@@ -218,9 +219,9 @@ def run_bench(
         )  # fmt: skip
         _run(bench, items, overwrite)
     finally:
-        retries = getattr(backend, "retries", 0) if backend is not None else 0
-        if retries:
-            note(f"{retries} request{'s' if retries != 1 else ''} to the captioning server were retried (server errors, rate limits or dropped connections)")
+        retried = retried_note(getattr(backend, "retries", 0) if backend is not None else 0)
+        if retried:
+            note(retried)
         if backend is not None and own_backend:
             backend.close()
     return write_outputs(bench, items, notes)

@@ -90,9 +90,8 @@ def lock_output(output, is_file: bool = False) -> None:
 
 def report_retries(backend) -> None:
     """One line when the captioning server needed retries (server errors, rate limits, dropped connections)."""
-    retries = getattr(backend, "retries", 0) if backend is not None else 0
-    if retries:
-        stderr_console().print(
-            f"note: {retries} request{'s' if retries != 1 else ''} to the captioning server were retried "
-            "(server errors, rate limits or dropped connections)", highlight=False,
-        )  # fmt: skip
+    from ..backends.base import retried_note
+
+    text = retried_note(getattr(backend, "retries", 0) if backend is not None else 0)
+    if text:
+        stderr_console().print(f"note: {text}", highlight=False)

@@ -185,8 +185,9 @@ def _report(console, summary, target=None) -> None:
     for line in summary.errors:
         console.print(f"[red]failed:[/] {escape(line)}", markup=True, highlight=False)
     if summary.retries:
-        console.print(f"note: {summary.retries} request{'s' if summary.retries != 1 else ''} to the captioning server were retried "
-                      "(server errors, rate limits or dropped connections)", highlight=False)  # fmt: skip
+        from ..backends.base import retried_note
+
+        console.print(f"note: {retried_note(summary.retries)}", highlight=False)
     unreachable = summary.unreachable
     if unreachable:
         what = (f"stopped: the captioning server stayed unreachable ({escape(summary.unreachable_reason)}); "

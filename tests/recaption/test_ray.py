@@ -99,5 +99,5 @@ def test_ray_engine_stops_on_a_down_server_and_shows_retries(cluster, tmp_path):
         server.faults = ["500"]  # retried once by the client, then answered
         again = CliRunner().invoke(app, [*args, "-O", "max_retries=1"])
     assert again.exit_code == 0, again.output
-    assert "request to the captioning server were retried" in again.stderr
+    assert "note: 1 request to the captioning server was retried" in again.stderr
     assert sorted(r["file"] for r in records(out)) == sorted(keys)
