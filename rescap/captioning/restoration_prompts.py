@@ -1,17 +1,24 @@
 """Prompts derived from the measured degradation: a degradation-aware negative prompt, and a
 SPIRE-style restoration prompt with numbers.
 
+Both state only what the estimator observed: a value whose confidence is below the report's
+``CONFIDENT`` threshold (blur on a foggy lake, noise in dense foliage) is left out.
+
 Example:
     >>> from rescap.degradation.report import DegradationReport
     >>> from rescap.captioning.restoration_prompts import restoration_prompt
     >>> r = DegradationReport.from_measurements(noise_sigma=25, blur_sigma=1.5, jpeg_quality=30, scale_factor=4)
     >>> restoration_prompt(r)
     'denoise with sigma 25; deblur with sigma 1.5; remove JPEG artifacts at quality 30; upsample 4x'
+    >>> dark = DegradationReport.from_measurements(noise_sigma=1, blur_sigma=2.0, jpeg_quality=None,
+    ...     scale_factor=1, blur_confidence=0.1, exposure_gain=0.35, haze_transmission=0.5)
+    >>> restoration_prompt(dark)
+    'brighten by 2.9x; dehaze'
 """
 
 from __future__ import annotations
 
-from ..degradation.report import DegradationLevel, DegradationReport
+from ..degradation.report import KINDS, DegradationReport
 
 BLIND_RESTORATION_PROMPT = "Remove all degradation"
 GENERIC_NEGATIVE = "low quality, worst quality"
@@ -22,7 +29,25 @@ _NEGATIVE_TERMS = {
     "blur": {"mild": ["blurry"], "moderate": ["blurry", "out of focus"], "severe": ["blurry", "out of focus", "smooth"]},
     "jpeg": {"mild": ["jpeg artifacts"], "moderate": ["jpeg artifacts", "blocky"], "severe": ["jpeg artifacts", "blocky", "compression artifacts"]},
     "scale": {"mild": ["lowres"], "moderate": ["lowres", "pixelated"], "severe": ["lowres", "pixelated", "aliasing"]},
+    "haze": {"mild": ["hazy"], "moderate": ["hazy", "foggy"], "severe": ["hazy", "foggy", "washed out"]},
+    "colour_cast": {"mild": ["color cast"], "moderate": ["color cast"], "severe": ["color cast", "discolored"]},
 }  # fmt: skip
+# exposure's terms depend on its direction
+_EXPOSURE_TERMS = {
+    "under": {"mild": ["underexposed"], "moderate": ["underexposed", "too dark"], "severe": ["underexposed", "too dark", "murky"]},
+    "over": {"mild": ["overexposed"], "moderate": ["overexposed", "washed out"], "severe": ["overexposed", "washed out", "blown highlights"]},
+}  # fmt: skip
+
+
+def _exposure_part(report: DegradationReport) -> str:
+    if report.exposure_gain < 1.0:
+        return f"brighten by {1.0 / report.exposure_gain:.1f}x"
+    return f"darken by {report.exposure_gain:.1f}x"
+
+
+def _colour_cast_part(report: DegradationReport) -> str:
+    hue = report.colour_cast_hue
+    return f"correct the {hue} colour cast" if hue else "correct the colour cast"
 
 
 def restoration_prompt(report: DegradationReport | None) -> str:
@@ -30,14 +55,20 @@ def restoration_prompt(report: DegradationReport | None) -> str:
     if report is None:
         return BLIND_RESTORATION_PROMPT
     parts = []
-    if report.noise_level != DegradationLevel.none:
+    if report.found("noise"):
         parts.append(f"denoise with sigma {report.noise_sigma:.0f}")
-    if report.blur_level != DegradationLevel.none:
+    if report.found("blur"):
         parts.append(f"deblur with sigma {report.blur_sigma:.1f}")
-    if report.jpeg_quality is not None and report.jpeg_level != DegradationLevel.none:
+    if report.jpeg_quality is not None and report.found("jpeg"):
         parts.append(f"remove JPEG artifacts at quality {report.jpeg_quality}")
-    if report.scale_level != DegradationLevel.none:
+    if report.found("scale"):
         parts.append(f"upsample {report.scale_factor:g}x")
+    if report.found("exposure"):
+        parts.append(_exposure_part(report))
+    if report.found("haze"):
+        parts.append("dehaze")
+    if report.found("colour_cast"):
+        parts.append(_colour_cast_part(report))
     return "; ".join(parts) if parts else BLIND_RESTORATION_PROMPT
 
 
@@ -46,8 +77,15 @@ def negative_prompt(report: DegradationReport | None, base: str = "") -> str:
     terms = [t.strip() for t in (base or GENERIC_NEGATIVE).split(",") if t.strip()]
     seen = {t.lower() for t in terms}
     if report is not None:
-        for kind, level in (("noise", report.noise_level), ("blur", report.blur_level), ("jpeg", report.jpeg_level), ("scale", report.scale_level)):
-            for term in _NEGATIVE_TERMS[kind].get(level.value, []):
+        for kind in KINDS:
+            if not report.found(kind):
+                continue
+            level = getattr(report, f"{kind}_level").value
+            if kind == "exposure":
+                table = _EXPOSURE_TERMS["under" if report.exposure_gain < 1.0 else "over"]
+            else:
+                table = _NEGATIVE_TERMS[kind]
+            for term in table.get(level, []):
                 if term not in seen:
                     terms.append(term)
                     seen.add(term)

@@ -160,6 +160,7 @@ def _print_table(rows) -> None:
     from rich.markup import escape
 
     from .console import stdout_console
+    from .degradation_view import one_line as degradation_line
 
     console = stdout_console()
     for n, (file, r) in enumerate(rows):
@@ -169,12 +170,7 @@ def _print_table(rows) -> None:
             console.print(f"[bold]{escape(file)}[/]\n  [red]error ({escape(r.stage)}):[/] {escape(r.error)}", highlight=False)
             continue
         d, counts = r.degradation, r.token_counts
-        jpeg = "none" if d.jpeg_quality is None else f"q{d.jpeg_quality}"
-        console.print(
-            f"[bold]{escape(file)}[/]  noise σ {d.noise_sigma:.1f} ({d.noise_level.value}), blur σ {d.blur_sigma:.2f} ({d.blur_level.value}), "
-            f"JPEG {jpeg} ({d.jpeg_level.value}), scale x{d.scale_factor:g} ({d.scale_level.value}); overall {d.overall_severity:.2f} ({d.overall_level.value})",
-            highlight=False,
-        )  # fmt: skip
+        console.print(f"[bold]{escape(file)}[/]  {escape(degradation_line(d))}", highlight=False)
         if r.captioned:
             target = f" of {r.richness.target_tokens} targeted" if r.richness else ""
             console.print(f"  [bold]caption[/] ({counts.caption} tokens{target}): {escape(r.caption) or '[dim](empty)[/]'}", highlight=False)

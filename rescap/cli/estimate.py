@@ -89,26 +89,26 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
 
     from .console import stdout_console
 
+    from .degradation_view import COLUMNS, UNCERTAIN_NOTE, readings
+
     table = Table(header_style="bold", show_lines=True)
     table.add_column("file", overflow="fold", min_width=12)
-    for name in ("noise σ", "blur σ", "JPEG q", "scale", "overall"):
+    for name in COLUMNS:
         table.add_column(name, justify="right")
 
-    def cell(value: str, level: str) -> str:
-        return f"{value}\n[{_LEVEL_STYLE[level]}]{level}[/]"
+    def cell(value: str, level: str, uncertain: bool) -> str:
+        style = "dim" if uncertain else _LEVEL_STYLE[level]
+        return f"{escape(value)}\n[{style}]{level}[/]"
 
+    any_uncertain = False
     for file, r in rows:
         file = escape(file)
         if isinstance(r, BaseException):
-            table.add_row(file, f"[red]error: {escape(error_text(r))}[/]", "", "", "", "")
+            table.add_row(file, f"[red]error: {escape(error_text(r))}[/]", *[""] * (len(COLUMNS) - 1))
             continue
-        quality = "-" if r.jpeg_quality is None else str(r.jpeg_quality)  # type: ignore[attr-defined]
-        table.add_row(
-            file,
-            cell(f"{r.noise_sigma:.1f}", r.noise_level.value),  # type: ignore[attr-defined]
-            cell(f"{r.blur_sigma:.2f}", r.blur_level.value),  # type: ignore[attr-defined]
-            cell(quality, r.jpeg_level.value),  # type: ignore[attr-defined]
-            cell(f"x{r.scale_factor:g}", r.scale_level.value),  # type: ignore[attr-defined]
-            cell(f"{r.overall_severity:.2f}", r.overall_level.value),  # type: ignore[attr-defined]
-        )
+        shown = readings(r)
+        any_uncertain |= any(x.uncertain for x in shown)
+        table.add_row(file, *(cell(x.text(), x.level, x.uncertain) for x in shown))
     stdout_console().print(table)
+    if any_uncertain:
+        stdout_console().print(UNCERTAIN_NOTE, highlight=False)

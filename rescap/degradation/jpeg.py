@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .transforms import BLOCK, block_dct, luminance, to_blocks
+from .transforms import BLOCK, block_dct, luminance
 
 # ITU-T T.81 Annex K.1, natural (row-major) order.
 STD_LUMA = np.array(
@@ -54,8 +54,13 @@ ROUNDING_STD = 0.35
 # Coefficients smaller than this carry no lattice information (zero is on every lattice).
 INFORMATIVE_MIN = 1.5
 MAX_BLOCKS = 800
+MIN_DISTINCT = 4
 # Share of the possible excess-over-chance lattice agreement needed to call an image JPEG.
 DETECTION_SHARE = 0.25
+# Above quality 95 the steps are 1-3, small enough for smooth blurred content to sit on them by
+# chance now and then (a blurred overcast sky reached 0.26): those need STRICT_SHARE.
+FINE_QUALITY = 95
+STRICT_SHARE = 0.3
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +113,7 @@ class PixelJpegEstimate:
     quality: int | None  # None: no sign of JPEG compression
     grid: tuple[int, int]  # (row, column) offset of the 8x8 block grid that fits best
     agreement: float  # share of the possible excess lattice agreement reached by the best quality
+    confidence: float = 0.0  # in the verdict (JPEG at ``quality``, or none), [0, 1]
 
 
 def _grid_offset(y: np.ndarray) -> tuple[tuple[int, int], float]:
@@ -133,16 +139,23 @@ MAX_COEF = 1024  # |orthonormal 8x8 DCT coefficient| of values in [-128, 128]
 
 
 @lru_cache(maxsize=1)
-def _multiples() -> np.ndarray:
-    """M[v, q] = 1 when the integer ``v`` is a non-zero multiple of the step ``q``."""
-    v = np.arange(MAX_COEF + 1)[:, None]
-    q = np.arange(MAX_STEP + 1)[None, :]
-    m = (v % np.maximum(q, 1) == 0) & (v > 0) & (q > 0)
-    return m.astype(np.float32)
+def _multiples():
+    """Sparse M[v, q] = 1 when the integer ``v`` is a non-zero multiple of the step ``q``, transposed
+    (steps x values): each step has MAX_COEF / q multiples, about 6,000 entries in all."""
+    from scipy.sparse import csr_matrix
+
+    steps, values = [], []
+    for q in range(1, MAX_STEP + 1):
+        multiples = np.arange(q, MAX_COEF + 1, q)
+        steps.append(np.full(len(multiples), q))
+        values.append(multiples)
+    rows, cols = np.concatenate(steps), np.concatenate(values)
+    return csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(MAX_STEP + 1, MAX_COEF + 1))
 
 
-def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Excess lattice agreement per quality, and its maximum possible value.
+def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Excess lattice agreement per quality, its maximum possible value, and the evidence's size
+    (the sum over usable bands of sqrt(informative coefficients)).
 
     Coefficients are rounded to integers, so "on the lattice of step q" reads "a multiple of q";
     the 8-bit rounding noise (std ~0.35) keeps ~85 % of true lattice points there, chance 1/q.
@@ -155,38 +168,70 @@ def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         minlength=coef.shape[1] * (MAX_COEF + 1),
     ).reshape(coef.shape[1], MAX_COEF + 1)
     counts = hist.sum(axis=1)
-    on_lattice = hist.astype(np.float32) @ _multiples()  # (bands, steps)
+    distinct = (hist > 0).sum(axis=1)
+    on_lattice = np.asarray(_multiples() @ hist.T.astype(np.float32)).T  # (bands, steps)
     luma_tab, _ = ijg_tables()
     steps = luma_tab  # (qualities, bands)
     band_idx = np.arange(coef.shape[1])[None, :]
     share = on_lattice[band_idx, steps] / np.maximum(counts, 1)[None, :]
     chance = 1.0 / steps
-    usable = (steps >= 3) & (counts >= 12)[None, :]  # finer lattices are lost in rounding noise
+    # finer lattices are lost in rounding noise; a band needs several distinct values to show a
+    # lattice (a solid colour or a ramp repeats one value, a multiple of some step by chance), and
+    # the DC band is left out: block means of gradients and flat colours fall on lattices of their own
+    varied = (counts >= 12) & (distinct >= MIN_DISTINCT) & (np.arange(coef.shape[1]) != 0)
+    usable = (steps >= 3) & varied[None, :]
     weight = np.sqrt(counts)[None, :] * usable
     excess = (weight * (share - chance)).sum(axis=1)
     possible = (weight * (1.0 - chance)).sum(axis=1)
-    return excess, possible
+    return excess, possible, float(np.sqrt(counts[varied]).sum())
 
 
-def _estimate_at(y: np.ndarray, clipped: np.ndarray, offset: tuple[int, int], max_blocks: int = 0) -> tuple[int, float]:
-    blocks = to_blocks(y[..., None] - 128.0, offset)[:, 0]
-    bad = to_blocks(clipped[..., None].astype(np.float32), offset)[:, 0].max(axis=(1, 2)) > 0
-    blocks = blocks[~bad]
-    limit = max_blocks or MAX_BLOCKS
-    if len(blocks) > limit:
-        blocks = blocks[np.linspace(0, len(blocks) - 1, limit).astype(int)]
+def _gather_blocks(plane: np.ndarray, offset: tuple[int, int], index: np.ndarray, per_row: int) -> np.ndarray:
+    """The 8x8 blocks number ``index`` (row-major on the grid at ``offset``) of ``plane``, (n, 8, 8, ...)."""
+    oy, ox = offset
+    ny = (plane.shape[0] - oy) // BLOCK
+    grid = plane[oy : oy + ny * BLOCK, ox : ox + per_row * BLOCK]
+    grid = grid.reshape(ny, BLOCK, per_row, BLOCK, *plane.shape[2:])  # a view: no pixel is copied
+    return grid[index // per_row, :, index % per_row]
+
+
+def _unclipped_blocks(y: np.ndarray, img: np.ndarray, offset: tuple[int, int], limit: int) -> np.ndarray:
+    """Up to ``limit`` luma blocks spread evenly over the grid, leaving out blocks with a clipped pixel
+    (clipping breaks the lattice); only the blocks sampled are ever cut out."""
+    ny, nx = (y.shape[0] - offset[0]) // BLOCK, (y.shape[1] - offset[1]) // BLOCK
+    total = ny * nx
+
+    def unclipped(index: np.ndarray) -> np.ndarray:
+        pixels = _gather_blocks(img, offset, index, nx)
+        return index[~((pixels <= 0) | (pixels >= 255)).reshape(len(index), -1).any(axis=1)]
+
+    index = unclipped(np.arange(total) if total <= 2 * limit else np.unique(np.linspace(0, total - 1, 2 * limit).astype(int)))
+    if len(index) < limit < total:  # much of the picture is clipped: look at every block
+        index = unclipped(np.arange(total))
+    if len(index) > limit:
+        index = index[np.linspace(0, len(index) - 1, limit).astype(int)]
+    return _gather_blocks(y, offset, index, nx) - 128.0
+
+
+def _estimate_at(
+    y: np.ndarray, img: np.ndarray, offset: tuple[int, int], max_blocks: int = 0
+) -> tuple[int, float, float]:
+    blocks = _unclipped_blocks(y, img, offset, max_blocks or MAX_BLOCKS)
     if len(blocks) < 16:
-        return 0, 0.0
+        return 0, 0.0, 0.0
     coef = block_dct(blocks).reshape(len(blocks), -1)
-    excess, possible = _lattice_agreement(coef)
+    excess, possible, support = _lattice_agreement(coef)
     best = int(np.argmax(excess))
     share = float(excess[best] / possible[best]) if possible[best] > 0 else 0.0
-    return int(QUALITIES[best]), share
+    return int(QUALITIES[best]), share, support
 
 
 # A first look on this many blocks rejects images with no lattice at all (most of them) cheaply.
 QUICK_BLOCKS = 300
 QUICK_REJECT_SHARE = 0.12
+# Evidence (sum over usable bands of sqrt(informative coefficients)) at which the absence of a
+# lattice is certain. Clean photos 384 px wide give 200-1000 (300 blocks); flat colour 0.
+FULL_SUPPORT = 150.0
 
 
 def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -> PixelJpegEstimate:
@@ -205,15 +250,18 @@ def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -
     if min(img.shape[:2]) < 2 * BLOCK:
         return PixelJpegEstimate(None, (0, 0), 0.0)
     y = luminance(img) if luma is None else luma
-    clipped = np.any((img <= 0) | (img >= 255), axis=2)
     offset, _ = _grid_offset(y)
     candidates = [offset] if offset == (0, 0) else [offset, (0, 0)]
-    best = (0, 0.0, offset)
+    best = (0, 0.0, offset, 0.0)
     for off in candidates:
-        quality, share = _estimate_at(y, clipped, off, QUICK_BLOCKS)
+        quality, share, support = _estimate_at(y, img, off, QUICK_BLOCKS)
         if share >= QUICK_REJECT_SHARE:
-            quality, share = _estimate_at(y, clipped, off)
-        if share > best[1]:
-            best = (quality, share, off)
-    quality, share, off = best
-    return PixelJpegEstimate(quality if share >= DETECTION_SHARE else None, off, share)
+            quality, share, support = _estimate_at(y, img, off)
+        if share > best[1] or (best[1] == 0.0 and support > best[3]):
+            best = (quality, share, off, support)
+    quality, share, off, support = best
+    if share >= (STRICT_SHARE if quality > FINE_QUALITY else DETECTION_SHARE):
+        return PixelJpegEstimate(quality, off, share, round(min(1.0, share / (2 * DETECTION_SHARE)), 3))
+    # no lattice: as sure as the image had coefficients to show one (flat colour has none)
+    confidence = min(support / FULL_SUPPORT, 1.0 - share / (2 * DETECTION_SHARE))
+    return PixelJpegEstimate(None, off, share, round(float(np.clip(confidence, 0.0, 1.0)), 3))

@@ -1,23 +1,35 @@
-"""The degradation report: four measurements, their severities and levels, and an overall severity.
+"""The degradation report: what was measured, how sure the measurement is, and how severe it is.
 
-Severity maps each measurement to [0, 1] by piecewise-linear interpolation between anchor points;
-the level is read off the severity (none < 0.1 <= mild < 0.35 <= moderate < 0.65 <= severe), so a
+Seven quantities: noise, blur, JPEG and upsampling (the classic four), and exposure, haze and colour
+cast (the universal degradations). Each carries a ``confidence`` in [0, 1]: how much the image
+supports the estimate (texture for blur, flat blocks for noise, block statistics for JPEG, line
+strength for upsampling, highlights and contrast for the universal ones). A value with confidence
+below ``CONFIDENT`` (0.5) was not observed: it is reported, marked uncertain, and nothing
+downstream states it as fact.
+
+Severity maps each measurement to [0, 1] by piecewise-linear interpolation between anchor points,
+then scales it by ``min(1, confidence / CONFIDENT)``, so an unobservable quantity weighs nothing.
+The level is read off the severity (none < 0.1 <= mild < 0.35 <= moderate < 0.65 <= severe), so a
 level boundary is an anchor of every scale:
 
-| type  | none       | mild          | moderate      | severe     | severity 1.0 at |
-|-------|------------|---------------|---------------|------------|-----------------|
-| noise | sigma < 2  | 2 - 8         | 8 - 20        | >= 20      | sigma 40        |
-| blur  | sigma < 0.5| 0.5 - 1.2     | 1.2 - 2.5     | >= 2.5     | sigma 4         |
-| jpeg  | q > 90 or none | 90 - 71  | 70 - 41       | <= 40      | q 10            |
-| scale | < 1.2x     | 1.2 - 2.5x    | 2.5 - 3.5x    | >= 3.5x    | 8x              |
+| type     | measured as            | none      | mild        | moderate    | severe    | 1.0 at   |
+|----------|------------------------|-----------|-------------|-------------|-----------|----------|
+| noise    | sigma (RMS std, 0-255) | < 2       | 2 - 8       | 8 - 20      | >= 20     | 40       |
+| blur     | Gaussian sigma, px     | < 0.5     | 0.5 - 1.2   | 1.2 - 2.5   | >= 2.5    | 4        |
+| jpeg     | IJG quality            | > 90/none | 90 - 71     | 70 - 41     | <= 40     | 10       |
+| scale    | upsampling factor      | < 1.2x    | 1.2 - 2.5x  | 2.5 - 3.5x  | >= 3.5x   | 8x       |
+| exposure | stops off, abs(log2 gain) | < 0.4  | 0.4 - 1     | 1 - 2       | >= 2      | 3.3      |
+| haze     | 1 - transmission       | < 0.25    | 0.25 - 0.4  | 0.4 - 0.6   | >= 0.6    | 0.85     |
+| cast     | cast strength          | < 0.1     | 0.1 - 0.2   | 0.2 - 0.35  | >= 0.35   | 0.6      |
 
-The overall severity combines the four as independent "chances of damage",
-``1 - prod(1 - s_i)``: one severe degradation is severe overall, and several mild ones add up.
+The overall severity combines them as independent "chances of damage", ``1 - prod(1 - s_i)``: one
+severe degradation is severe overall, and several mild ones add up.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +50,13 @@ BLUR_ANCHORS = ((0.0, 0.0), (0.5, 0.1), (1.2, 0.35), (2.5, 0.65), (4.0, 1.0))
 # JPEG quality runs the other way: anchors on (100 - quality)
 JPEG_ANCHORS = ((0.0, 0.0), (10.0, 0.1), (30.0, 0.35), (60.0, 0.65), (90.0, 1.0))
 SCALE_ANCHORS = ((1.0, 0.0), (1.2, 0.1), (2.5, 0.35), (3.5, 0.65), (8.0, 1.0))
+EXPOSURE_ANCHORS = ((0.0, 0.0), (0.4, 0.1), (1.0, 0.35), (2.0, 0.65), (3.3, 1.0))  # abs(log2 gain)
+HAZE_ANCHORS = ((0.0, 0.0), (0.25, 0.1), (0.4, 0.35), (0.6, 0.65), (0.85, 1.0))  # 1 - transmission
+CAST_ANCHORS = ((0.0, 0.0), (0.1, 0.1), (0.2, 0.35), (0.35, 0.65), (0.6, 1.0))  # cast strength
+
+# Below this confidence a value counts as not observed (see the module docstring).
+CONFIDENT = 0.5
+KINDS = ("noise", "blur", "jpeg", "scale", "exposure", "haze", "colour_cast")
 
 
 def _interp(value: float, anchors: tuple[tuple[float, float], ...]) -> float:
@@ -69,6 +88,36 @@ def scale_severity(factor: float) -> float:
     return _interp(factor, SCALE_ANCHORS)
 
 
+def exposure_severity(gain: float) -> float:
+    return _interp(abs(float(np.log2(max(gain, 1e-3)))), EXPOSURE_ANCHORS)
+
+
+def haze_severity(transmission: float) -> float:
+    return _interp(1.0 - transmission, HAZE_ANCHORS)
+
+
+def colour_cast_severity(strength: float) -> float:
+    return _interp(strength, CAST_ANCHORS)
+
+
+def weighted_by_confidence(severity: float, confidence: float) -> float:
+    """A severity scaled down when its measurement could not be observed with confidence."""
+    return severity * min(1.0, max(confidence, 0.0) / CONFIDENT)
+
+
+class NoiseLevel(BaseModel):
+    """The noise std at one intensity: one point of the noise level function."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    intensity: float = Field(ge=0, le=255, description="mean pixel value of the blocks measured, 0-255")
+    sigma: float = Field(ge=0, description="noise std at that intensity, 0-255 scale")
+
+
+def _confidence() -> Any:
+    return Field(default=1.0, ge=0, le=1, description="how much the image supports the value; < 0.5: not observed")
+
+
 class DegradationReport(BaseModel):
     """What ``estimate_degradation`` measured in one image.
 
@@ -77,14 +126,38 @@ class DegradationReport(BaseModel):
         >>> r = DegradationReport.from_measurements(noise_sigma=25, blur_sigma=0.2, jpeg_quality=None, scale_factor=1)
         >>> r.noise_level.value, r.jpeg_level.value, round(r.overall_severity, 2)
         ('severe', 'none', 0.75)
+        >>> flat = DegradationReport.from_measurements(noise_sigma=1, blur_sigma=2.0, jpeg_quality=None,
+        ...     scale_factor=1, blur_confidence=0.2)
+        >>> flat.blur_level.value, flat.observed("blur")
+        ('mild', False)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    noise_sigma: float = Field(ge=0, description="std of additive white Gaussian noise, 0-255 scale")
+    noise_sigma: float = Field(ge=0, description="RMS noise std over the image's pixels, 0-255 scale")
+    noise_confidence: float = _confidence()
+    noise_level_function: list[NoiseLevel] = Field(
+        default_factory=list, description="noise std at several intensities (signal-dependent noise)"
+    )
+    noise_shot: float = Field(default=0.0, ge=0, description="a in variance = a * intensity + b (photon shot noise)")
+    noise_read: float = Field(default=0.0, ge=0, description="b in variance = a * intensity + b (read noise)")
     blur_sigma: float = Field(ge=0, description="equivalent Gaussian blur std, pixels")
+    blur_confidence: float = _confidence()
     jpeg_quality: int | None = Field(ge=1, le=100, description="IJG quality; null when no JPEG compression")
+    jpeg_confidence: float = _confidence()
     scale_factor: float = Field(ge=1, description="upsampling factor from a lower resolution; 1 = native")
+    scale_confidence: float = _confidence()
+    exposure_gain: float = Field(
+        default=1.0, gt=0, description="how the stored values look scaled from a normal exposure; < 1 under, > 1 over"
+    )
+    exposure_confidence: float = _confidence()
+    dark_clipped_share: float = Field(default=0.0, ge=0, le=1, description="share of pixels clipped to black")
+    bright_clipped_share: float = Field(default=0.0, ge=0, le=1, description="share of pixels clipped to white")
+    haze_transmission: float = Field(default=1.0, ge=0, le=1, description="dark-channel transmission; 1 = clear")
+    haze_confidence: float = _confidence()
+    colour_cast_strength: float = Field(default=0.0, ge=0, description="how far the neutral tones are shifted")
+    colour_cast_hue: str = Field(default="", description="direction of the cast as a colour word; empty when none")
+    colour_cast_confidence: float = _confidence()
     noise_severity: float = Field(ge=0, le=1)
     noise_level: DegradationLevel
     blur_severity: float = Field(ge=0, le=1)
@@ -93,26 +166,54 @@ class DegradationReport(BaseModel):
     jpeg_level: DegradationLevel
     scale_severity: float = Field(ge=0, le=1)
     scale_level: DegradationLevel
+    exposure_severity: float = Field(default=0.0, ge=0, le=1)
+    exposure_level: DegradationLevel = DegradationLevel.none
+    haze_severity: float = Field(default=0.0, ge=0, le=1)
+    haze_level: DegradationLevel = DegradationLevel.none
+    colour_cast_severity: float = Field(default=0.0, ge=0, le=1)
+    colour_cast_level: DegradationLevel = DegradationLevel.none
     overall_severity: float = Field(ge=0, le=1)
 
     @classmethod
     def from_measurements(
-        cls, *, noise_sigma: float, blur_sigma: float, jpeg_quality: int | None, scale_factor: float
+        cls,
+        *,
+        noise_sigma: float,
+        blur_sigma: float,
+        jpeg_quality: int | None,
+        scale_factor: float,
+        exposure_gain: float = 1.0,
+        haze_transmission: float = 1.0,
+        colour_cast_strength: float = 0.0,
+        **details: Any,
     ) -> "DegradationReport":
-        """Build a report, deriving severities and levels from the four measurements."""
-        # levels are read off the rounded severities, so a report never contradicts itself
-        sev = {
-            "noise": round(noise_severity(noise_sigma), 3),
-            "blur": round(blur_severity(blur_sigma), 3),
-            "jpeg": round(jpeg_severity(jpeg_quality), 3),
-            "scale": round(scale_severity(scale_factor), 3),
+        """Build a report, deriving severities and levels from the measurements and confidences.
+
+        ``details`` are the other fields (``*_confidence``, ``noise_level_function``, ...); an omitted
+        confidence is 1 (a value given by hand is taken as known)."""
+        raw = {
+            "noise": noise_severity(noise_sigma),
+            "blur": blur_severity(blur_sigma),
+            "jpeg": jpeg_severity(jpeg_quality),
+            "scale": scale_severity(scale_factor),
+            "exposure": exposure_severity(exposure_gain),
+            "haze": haze_severity(haze_transmission),
+            "colour_cast": colour_cast_severity(colour_cast_strength),
         }
+        confidence = {k: round(float(details.pop(f"{k}_confidence", 1.0)), 3) for k in KINDS}
+        # levels are read off the rounded severities, so a report never contradicts itself
+        sev = {k: round(weighted_by_confidence(v, confidence[k]), 3) for k, v in raw.items()}
         overall = 1.0 - float(np.prod([1.0 - s for s in sev.values()]))
         return cls(
             noise_sigma=round(float(noise_sigma), 2),
             blur_sigma=round(float(blur_sigma), 2),
             jpeg_quality=None if jpeg_quality is None else int(jpeg_quality),
             scale_factor=round(float(max(scale_factor, 1.0)), 2),
+            exposure_gain=round(float(exposure_gain), 3),
+            haze_transmission=round(float(np.clip(haze_transmission, 0.0, 1.0)), 3),
+            colour_cast_strength=round(float(colour_cast_strength), 3),
+            **details,
+            **{f"{k}_confidence": v for k, v in confidence.items()},
             **{f"{k}_severity": v for k, v in sev.items()},
             **{f"{k}_level": level_of(v) for k, v in sev.items()},
             overall_severity=round(overall, 3),
@@ -121,3 +222,15 @@ class DegradationReport(BaseModel):
     @property
     def overall_level(self) -> DegradationLevel:
         return level_of(self.overall_severity)
+
+    def observed(self, kind: str) -> bool:
+        """Whether ``kind`` (one of ``KINDS``) was measured with confidence."""
+        return getattr(self, f"{kind}_confidence") >= CONFIDENT
+
+    def found(self, kind: str) -> bool:
+        """Whether ``kind`` is both observed and present (its level is not none)."""
+        return self.observed(kind) and getattr(self, f"{kind}_level") != DegradationLevel.none
+
+    def uncertain(self) -> list[str]:
+        """The kinds measured without confidence, in ``KINDS`` order."""
+        return [k for k in KINDS if not self.observed(k)]

@@ -36,15 +36,34 @@ MIN_PROFILE = 48
 class ScaleEstimate:
     factor: float  # 1.0 = native resolution
     line_strength: float  # of the interpolation line found (0 when none was looked for)
+    confidence: float = 0.0  # in the factor, [0, 1]
+
+
+# Confidence: a line at LINE_THRESHOLD gives 0.5 and one twice as strong 1. "No upsampling" is as
+# sure as the strongest line is weak, and as the image has texture for the trace to show in (the
+# same texture measure as blur's: the share of 64-pixel tiles with std >= 4 beyond the noise).
+TEXTURE_STD = 4.0
+TEXTURED_SHARE = (0.2, 0.5)
+
+
+def _confidence(factor: float, strength: float, spectrum: RadialSpectrum | None, noise_variance: float) -> float:
+    if factor > 1.0:
+        return round(float(np.clip(strength / (2 * LINE_THRESHOLD), 0.0, 1.0)), 3)
+    absent = 1.0 - strength / (2 * LINE_THRESHOLD)
+    share = spectrum.textured_share(noise_variance, TEXTURE_STD) if spectrum is not None else 0.0
+    texture = (share - TEXTURED_SHARE[0]) / (TEXTURED_SHARE[1] - TEXTURED_SHARE[0])
+    return round(float(np.clip(min(absent, texture), 0.0, 1.0)), 3)
 
 
 def _line_strength(gray: np.ndarray, axis: int, grid: np.ndarray) -> np.ndarray | None:
     """Strength of a spectral line at each grid frequency, along one axis."""
+    if gray.shape[axis] - 3 < MIN_PROFILE:
+        return None
     best = None
-    for order in (1, 2, 3):
-        profile = np.abs(np.diff(gray, n=order, axis=axis)).mean(axis=1 - axis)
-        if len(profile) < MIN_PROFILE:
-            return None
+    difference = gray
+    for _order in (1, 2, 3):
+        difference = np.diff(difference, axis=axis)  # each order from the last: one pass per order
+        profile = np.abs(difference).mean(axis=1 - axis)
         profile = (profile - profile.mean()) * np.hanning(len(profile))
         spec = np.abs(np.fft.rfft(profile))
         freq = np.fft.rfftfreq(len(profile))
@@ -76,11 +95,15 @@ def _cutoff_drop(spec: RadialSpectrum | None, factor: float) -> float:
 
 
 def estimate_scale(
-    gray: np.ndarray, jpeg_compressed: bool = False, spectrum: RadialSpectrum | None = None
+    gray: np.ndarray,
+    jpeg_compressed: bool = False,
+    spectrum: RadialSpectrum | None = None,
+    noise_variance: float = 1.0 / 12.0,
 ) -> ScaleEstimate:
     """Estimate the upsampling factor of a gray image (H x W, 0-255).
 
-    ``spectrum`` is ``radial_power_spectrum(gray)``, when the caller already has it.
+    ``spectrum`` is ``radial_power_spectrum(gray)``, when the caller already has it;
+    ``noise_variance``, that of the plane's white noise (for the confidence).
 
     Example:
         >>> import numpy as np
@@ -95,14 +118,16 @@ def estimate_scale(
     grid = np.arange(MIN_FREQ, 0.5 + 1e-9, GRID_STEP)
     strengths = [_line_strength(gray, axis, grid) for axis in (0, 1)]
     if strengths[0] is None or strengths[1] is None:
-        return ScaleEstimate(1.0, 0.0)
+        return ScaleEstimate(1.0, 0.0, 0.0)
     strength = np.minimum(strengths[0], strengths[1])
     if jpeg_compressed:
         eighths = np.abs(grid * 8 - np.rint(grid * 8)) / 8 <= JPEG_GRID_TOLERANCE
         strength = np.where(eighths, 0.0, strength)
     significant = np.flatnonzero(strength >= LINE_THRESHOLD)
     if len(significant) == 0:
-        return ScaleEstimate(1.0, float(strength.max(initial=0.0)))
+        weakest = float(strength.max(initial=0.0))
+        spectrum = spectrum if spectrum is not None else radial_power_spectrum(gray)
+        return ScaleEstimate(1.0, weakest, _confidence(1.0, weakest, spectrum, noise_variance))
     # the fundamental is the lowest significant line; higher ones are its harmonics
     first = significant[0]
     run_end = first
@@ -116,7 +141,8 @@ def estimate_scale(
         spectrum = spectrum if spectrum is not None else radial_power_spectrum(gray)
     if alias >= 1.2 and _cutoff_drop(spectrum, factor) >= CUTOFF_DROP:
         factor = alias
-    return ScaleEstimate(_snap(factor), float(strength[peak]))
+    found = float(strength[peak])
+    return ScaleEstimate(_snap(factor), found, _confidence(factor, found, spectrum, noise_variance))
 
 
 def _snap(factor: float) -> float:

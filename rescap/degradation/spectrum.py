@@ -15,6 +15,16 @@ class RadialSpectrum:
     freq: np.ndarray  # bin centres, cycles/pixel
     power: np.ndarray  # per-pixel variance density: white noise of variance v gives v in every bin
     counts: np.ndarray  # FFT coefficients averaged into each bin (per tile)
+    # per tile: variance left after removing its mean and a plane (its texture and noise, not its
+    # shading), so a caller can tell a textured photo from fog, sky or a gradient
+    tile_variance: np.ndarray | None = None
+    tile: int = TILE
+
+    def textured_share(self, noise_variance: float, min_std: float) -> float:
+        """Share of tiles whose texture, beyond ``noise_variance``, has a std of at least ``min_std``."""
+        if self.tile_variance is None or len(self.tile_variance) == 0:
+            return 0.0
+        return float(np.mean(self.tile_variance - noise_variance >= min_std * min_std))
 
 
 @lru_cache(maxsize=2)
@@ -22,6 +32,16 @@ def _window(tile: int) -> tuple[np.ndarray, float]:
     w = np.hanning(tile + 2)[1:-1]
     w2 = np.outer(w, w).astype(np.float32)
     return w2, float((w2.astype(np.float64) ** 2).sum())
+
+
+@lru_cache(maxsize=2)
+def _plane(tile: int) -> np.ndarray:
+    """Orthonormal (tile*tile, 2) basis of the zero-mean ramps along y and x."""
+    ramp = np.arange(tile, dtype=np.float64) - (tile - 1) / 2.0
+    yy = np.repeat(ramp, tile)
+    xx = np.tile(ramp, tile)
+    basis = np.stack([yy / np.linalg.norm(yy), xx / np.linalg.norm(xx)], axis=1)
+    return basis.astype(np.float32)
 
 
 @lru_cache(maxsize=2)
@@ -55,9 +75,13 @@ def radial_power_spectrum(gray: np.ndarray, tile: int = TILE, n_bins: int = 48) 
     tiles = np.asarray(gray[: ny * tile, : nx * tile], dtype=np.float32)
     tiles = tiles.reshape(ny, tile, nx, tile).transpose(0, 2, 1, 3).reshape(-1, tile, tile)
     tiles = tiles - tiles.mean(axis=(1, 2), keepdims=True)
+    flat = tiles.reshape(len(tiles), -1)
+    plane = _plane(tile)
+    shading = flat @ plane  # (n, 2): the ramp coefficients
+    tile_variance = (np.einsum("ij,ij->i", flat, flat) - np.einsum("ij,ij->i", shading, shading)) / (tile * tile)
     window, energy = _window(tile)
     f = np.fft.rfft2(tiles * window)
     periodogram = (f.real**2 + f.imag**2).mean(axis=0).ravel() / energy
     index, centres, counts = _bins(tile, n_bins)
     sums = np.bincount(index, weights=periodogram, minlength=n_bins + 1)[:n_bins]
-    return RadialSpectrum(centres, sums / np.maximum(counts, 1), counts)
+    return RadialSpectrum(centres, sums / np.maximum(counts, 1), counts, np.maximum(tile_variance, 0.0), tile)

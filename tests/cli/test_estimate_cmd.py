@@ -7,13 +7,10 @@ from typer.testing import CliRunner
 
 from rescap.cli.app import app
 from rescap.degradation.synthesize import add_gaussian_noise, jpeg_bytes
+from tests.degradation.test_report import FIELDS as REPORT_FIELDS
 
 runner = CliRunner()
-FIELDS = {
-    "file", "noise_sigma", "blur_sigma", "jpeg_quality", "scale_factor",
-    "noise_severity", "noise_level", "blur_severity", "blur_level",
-    "jpeg_severity", "jpeg_level", "scale_severity", "scale_level", "overall_severity",
-}  # fmt: skip
+FIELDS = {"file"} | REPORT_FIELDS
 
 
 @pytest.fixture

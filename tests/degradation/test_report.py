@@ -15,9 +15,15 @@ from rescap.degradation.report import (
 )
 
 FIELDS = {
-    "noise_sigma", "blur_sigma", "jpeg_quality", "scale_factor",
+    "noise_sigma", "noise_confidence", "noise_level_function", "noise_shot", "noise_read",
+    "blur_sigma", "blur_confidence", "jpeg_quality", "jpeg_confidence", "scale_factor", "scale_confidence",
+    "exposure_gain", "exposure_confidence", "dark_clipped_share", "bright_clipped_share",
+    "haze_transmission", "haze_confidence",
+    "colour_cast_strength", "colour_cast_hue", "colour_cast_confidence",
     "noise_severity", "noise_level", "blur_severity", "blur_level",
-    "jpeg_severity", "jpeg_level", "scale_severity", "scale_level", "overall_severity",
+    "jpeg_severity", "jpeg_level", "scale_severity", "scale_level",
+    "exposure_severity", "exposure_level", "haze_severity", "haze_level",
+    "colour_cast_severity", "colour_cast_level", "overall_severity",
 }  # fmt: skip
 
 
