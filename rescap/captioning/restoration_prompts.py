@@ -94,13 +94,22 @@ def negative_prompt(report: DegradationReport | None, base: str = "") -> str:
 
 def degradation_vector(report: DegradationReport) -> list[float]:
     """A fixed-length numeric description for restorers that take visual/degradation prompts:
-    the four severities, the overall severity, then the raw measurements scaled to about [0, 1]:
-    noise sigma / 50, blur sigma / 4, (100 - JPEG quality) / 100 (0 without JPEG), log2(scale) / 3."""
+    the seven severities (noise, blur, JPEG, scale, exposure, haze, colour cast; each already
+    weighted by its confidence), the overall severity, then the raw measurements scaled to about
+    [0, 1]: noise sigma / 50, blur sigma / 4, (100 - JPEG quality) / 100 (0 without JPEG),
+    log2(scale) / 3, log2(exposure gain) / 3.3 (negative when under-exposed), 1 - haze
+    transmission, colour cast strength / 0.6; a raw value that was not observed is 0. Fifteen numbers
+    in all (indices 0-6 severities, 7 overall, 8-14 raw values, each group in ``KINDS`` order)."""
     import math
 
     return [
-        report.noise_severity, report.blur_severity, report.jpeg_severity, report.scale_severity, report.overall_severity,
-        round(min(report.noise_sigma / 50.0, 2.0), 4), round(min(report.blur_sigma / 4.0, 2.0), 4),
-        round((100 - report.jpeg_quality) / 100.0, 4) if report.jpeg_quality is not None else 0.0,
-        round(math.log2(max(report.scale_factor, 1.0)) / 3.0, 4),
+        report.noise_severity, report.blur_severity, report.jpeg_severity, report.scale_severity,
+        report.exposure_severity, report.haze_severity, report.colour_cast_severity, report.overall_severity,
+        *(value if report.observed(kind) else 0.0 for kind, value in zip(KINDS, (
+            round(min(report.noise_sigma / 50.0, 2.0), 4), round(min(report.blur_sigma / 4.0, 2.0), 4),
+            round((100 - report.jpeg_quality) / 100.0, 4) if report.jpeg_quality is not None else 0.0,
+            round(math.log2(max(report.scale_factor, 1.0)) / 3.0, 4),
+            round(max(min(math.log2(report.exposure_gain) / 3.3, 2.0), -2.0), 4),
+            round(1.0 - report.haze_transmission, 4), round(min(report.colour_cast_strength / 0.6, 2.0), 4),
+        ))),
     ]  # fmt: skip

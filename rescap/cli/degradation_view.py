@@ -21,11 +21,7 @@ class Reading:
 
 
 def _exposure(r) -> str:
-    if r.exposure_gain < 1.0:
-        return f"{1 / r.exposure_gain:.1f}x dark"
-    if r.exposure_gain > 1.0:
-        return f"{r.exposure_gain:.1f}x bright"
-    return "normal"
+    return r.exposure_phrase().replace("too ", "")
 
 
 _QUANTITIES = (
@@ -35,7 +31,7 @@ _QUANTITIES = (
     ("scale", "scale", lambda r: f"x{r.scale_factor:g}"),
     ("exposure", "exposure", _exposure),
     ("haze t", "haze", lambda r: f"{r.haze_transmission:.2f}"),
-    ("cast", "colour_cast", lambda r: r.colour_cast_hue or "-"),
+    ("cast", "colour_cast", lambda r: "-" if r.colour_cast_level.value == "none" else (r.colour_cast_hue or "yes")),
 )
 COLUMNS = [name for name, _, _ in _QUANTITIES] + ["overall"]
 

@@ -83,13 +83,25 @@ def _write_json_line(file: str, result: object) -> None:
     sys.stdout.flush()
 
 
+NARROW = 110  # terminal columns below which the table becomes one line per file
+
+
 def _print_table(rows: list[tuple[str, object]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from .console import stdout_console
 
-    from .degradation_view import COLUMNS, UNCERTAIN_NOTE, readings
+    from .degradation_view import COLUMNS, UNCERTAIN_NOTE, one_line, readings
+
+    console = stdout_console()
+    if console.width < NARROW:  # too narrow for nine columns: one line per file
+        for file, r in rows:
+            text = f"error: {error_text(r)}" if isinstance(r, BaseException) else one_line(r)
+            console.print(f"[bold]{escape(file)}[/]\n  {escape(text)}", highlight=False)
+        if any(not isinstance(r, BaseException) and r.uncertain() for _, r in rows):  # type: ignore[attr-defined]
+            console.print(UNCERTAIN_NOTE, highlight=False)
+        return
 
     table = Table(header_style="bold", show_lines=True)
     table.add_column("file", overflow="fold", min_width=12)
@@ -109,6 +121,6 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
         shown = readings(r)
         any_uncertain |= any(x.uncertain for x in shown)
         table.add_row(file, *(cell(x.text(), x.level, x.uncertain) for x in shown))
-    stdout_console().print(table)
+    console.print(table)
     if any_uncertain:
-        stdout_console().print(UNCERTAIN_NOTE, highlight=False)
+        console.print(UNCERTAIN_NOTE, highlight=False)

@@ -44,7 +44,7 @@ MISFIT_RATIO = 3.0
 # TEXTURED_SHARE[1] (1). Fit: the one-standard-error interval of the fitted std (from the weighted
 # least squares) must be narrow: width FIT_SPREAD[0] px or less gives 1, FIT_SPREAD[1] or more 0.
 TEXTURE_STD = 4.0
-TEXTURED_SHARE = (0.4, 0.7)
+TEXTURED_SHARE = (0.42, 0.72)
 FIT_SPREAD = (0.3, 1.2)
 
 

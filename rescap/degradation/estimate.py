@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .blur import estimate_blur
+from .colour_cast import estimate_colour_cast
+from .exposure import estimate_exposure
+from .haze import estimate_haze
 from .jpeg import estimate_jpeg_from_pixels, ijg_tables, quality_from_tables
 from .jpeg_noise import estimate_noise_under_jpeg
 from .noise import estimate_noise
@@ -79,20 +82,9 @@ def estimate_degradation(
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance)
     blur = estimate_blur(spectrum, floor_variance, scale.factor, gray)
-    from types import SimpleNamespace as _NS  # TEMP until the modules land
-
-    try:
-        from .colour_cast import estimate_colour_cast
-        from .exposure import estimate_exposure
-        from .haze import estimate_haze
-
-        exposure = estimate_exposure(pixels)
-        haze = estimate_haze(pixels)
-        cast = estimate_colour_cast(pixels)
-    except ImportError:
-        exposure = _NS(gain=1.0, confidence=1.0, dark_clipped_share=0.0, bright_clipped_share=0.0)
-        haze = _NS(transmission=1.0, confidence=1.0)
-        cast = _NS(strength=0.0, hue="", confidence=1.0)
+    exposure = estimate_exposure(pixels)
+    haze = estimate_haze(pixels)
+    cast = estimate_colour_cast(pixels)
     return DegradationReport.from_measurements(
         noise_sigma=noise_sigma,
         noise_confidence=getattr(noise, "confidence", 1.0),  # TEMP

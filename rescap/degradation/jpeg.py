@@ -54,7 +54,10 @@ ROUNDING_STD = 0.35
 # Coefficients smaller than this carry no lattice information (zero is on every lattice).
 INFORMATIVE_MIN = 1.5
 MAX_BLOCKS = 800
-MIN_DISTINCT = 4
+# A band whose informative values sit within +-1 of one value in this share of blocks is one
+# cluster, and counts only when at least ZERO_SHARE of its blocks are zero (see _lattice_agreement).
+CLUSTER_SHARE = 0.8
+ZERO_SHARE = 0.3
 # Share of the possible excess-over-chance lattice agreement needed to call an image JPEG.
 DETECTION_SHARE = 0.25
 # Above quality 95 the steps are 1-3, small enough for smooth blurred content to sit on them by
@@ -153,9 +156,10 @@ def _multiples():
     return csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(MAX_STEP + 1, MAX_COEF + 1))
 
 
-def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Excess lattice agreement per quality, its maximum possible value, and the evidence's size
-    (the sum over usable bands of sqrt(informative coefficients)).
+    (the sum of sqrt(informative coefficients) over the varied bands, and over those whose lattice
+    would show even at FINE_QUALITY).
 
     Coefficients are rounded to integers, so "on the lattice of step q" reads "a multiple of q";
     the 8-bit rounding noise (std ~0.35) keeps ~85 % of true lattice points there, chance 1/q.
@@ -168,22 +172,28 @@ def _lattice_agreement(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]
         minlength=coef.shape[1] * (MAX_COEF + 1),
     ).reshape(coef.shape[1], MAX_COEF + 1)
     counts = hist.sum(axis=1)
-    distinct = (hist > 0).sum(axis=1)
     on_lattice = np.asarray(_multiples() @ hist.T.astype(np.float32)).T  # (bands, steps)
     luma_tab, _ = ijg_tables()
     steps = luma_tab  # (qualities, bands)
     band_idx = np.arange(coef.shape[1])[None, :]
     share = on_lattice[band_idx, steps] / np.maximum(counts, 1)[None, :]
     chance = 1.0 / steps
-    # finer lattices are lost in rounding noise; a band needs several distinct values to show a
-    # lattice (a solid colour or a ramp repeats one value, a multiple of some step by chance), and
-    # the DC band is left out: block means of gradients and flat colours fall on lattices of their own
-    varied = (counts >= 12) & (distinct >= MIN_DISTINCT) & (np.arange(coef.shape[1]) != 0)
-    usable = (steps >= 3) & varied[None, :]
+    # A band shows a lattice only if its values vary from block to block: a solid colour, a ramp or
+    # a dithered ramp gives every block the same value (one cluster), which is a multiple of some
+    # step by chance. Quantized bands of real JPEGs either spread over several values or are mostly
+    # zero with a few +-q. The DC band is left out: block means of gradients and flat colours fall
+    # on lattices of their own.
+    zeros = len(coef) - counts
+    near = hist[:, :-2] + hist[:, 1:-1] + hist[:, 2:]  # values within +-1 of each value
+    clustered = near.max(axis=1) >= CLUSTER_SHARE * np.maximum(counts, 1)
+    varied = (counts >= 12) & (~clustered | (zeros >= ZERO_SHARE * len(coef))) & (np.arange(coef.shape[1]) != 0)
+    usable = (steps >= 3) & varied[None, :]  # finer lattices are lost in rounding noise
     weight = np.sqrt(counts)[None, :] * usable
     excess = (weight * (share - chance)).sum(axis=1)
     possible = (weight * (1.0 - chance)).sum(axis=1)
-    return excess, possible, float(np.sqrt(counts[varied]).sum())
+    # evidence: what a lattice as fine as the finest quality looked for (FINE_QUALITY) could show in
+    testable = varied & (steps[FINE_QUALITY - 1] >= 3)
+    return excess, possible, (float(np.sqrt(counts[varied]).sum()), float(np.sqrt(counts[testable]).sum()))
 
 
 def _gather_blocks(plane: np.ndarray, offset: tuple[int, int], index: np.ndarray, per_row: int) -> np.ndarray:
@@ -215,10 +225,10 @@ def _unclipped_blocks(y: np.ndarray, img: np.ndarray, offset: tuple[int, int], l
 
 def _estimate_at(
     y: np.ndarray, img: np.ndarray, offset: tuple[int, int], max_blocks: int = 0
-) -> tuple[int, float, float]:
+) -> tuple[int, float, tuple[float, float]]:
     blocks = _unclipped_blocks(y, img, offset, max_blocks or MAX_BLOCKS)
     if len(blocks) < 16:
-        return 0, 0.0, 0.0
+        return 0, 0.0, (0.0, 0.0)
     coef = block_dct(blocks).reshape(len(blocks), -1)
     excess, possible, support = _lattice_agreement(coef)
     best = int(np.argmax(excess))
@@ -229,9 +239,13 @@ def _estimate_at(
 # A first look on this many blocks rejects images with no lattice at all (most of them) cheaply.
 QUICK_BLOCKS = 300
 QUICK_REJECT_SHARE = 0.12
-# Evidence (sum over usable bands of sqrt(informative coefficients)) at which the absence of a
-# lattice is certain. Clean photos 384 px wide give 200-1000 (300 blocks); flat colour 0.
+# Evidence in the bands a fine lattice would show in at which its absence is certain (see
+# _lattice_agreement); flat colour gives 0, smooth skies little.
 FULL_SUPPORT = 150.0
+# Share needed when there is no evidence at all, reached linearly as the evidence falls from
+# SMALL_EVIDENCE to 0 (a 40x40 crop gives about 25; a 384-pixel photo 200-1000).
+SMALL_EVIDENCE_SHARE = 0.5
+SMALL_EVIDENCE = 30.0
 
 
 def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -> PixelJpegEstimate:
@@ -252,16 +266,19 @@ def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -
     y = luminance(img) if luma is None else luma
     offset, _ = _grid_offset(y)
     candidates = [offset] if offset == (0, 0) else [offset, (0, 0)]
-    best = (0, 0.0, offset, 0.0)
+    best = (0, 0.0, offset, (0.0, 0.0))
     for off in candidates:
         quality, share, support = _estimate_at(y, img, off, QUICK_BLOCKS)
         if share >= QUICK_REJECT_SHARE:
             quality, share, support = _estimate_at(y, img, off)
-        if share > best[1] or (best[1] == 0.0 and support > best[3]):
+        if share > best[1] or (best[1] == 0.0 and support[1] > best[3][1]):
             best = (quality, share, off, support)
-    quality, share, off, support = best
-    if share >= (STRICT_SHARE if quality > FINE_QUALITY else DETECTION_SHARE):
+    quality, share, off, (evidence, testable) = best
+    needed = STRICT_SHARE if quality > FINE_QUALITY else DETECTION_SHARE
+    # little evidence (small crops) can line up by chance: ask for more agreement
+    needed += (SMALL_EVIDENCE_SHARE - needed) * max(0.0, 1.0 - evidence / SMALL_EVIDENCE)
+    if share >= needed:
         return PixelJpegEstimate(quality, off, share, round(min(1.0, share / (2 * DETECTION_SHARE)), 3))
     # no lattice: as sure as the image had coefficients to show one (flat colour has none)
-    confidence = min(support / FULL_SUPPORT, 1.0 - share / (2 * DETECTION_SHARE))
+    confidence = min(testable / FULL_SUPPORT, 1.0 - share / (2 * DETECTION_SHARE))
     return PixelJpegEstimate(None, off, share, round(float(np.clip(confidence, 0.0, 1.0)), 3))

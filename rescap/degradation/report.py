@@ -7,8 +7,9 @@ strength for upsampling, highlights and contrast for the universal ones). A valu
 below ``CONFIDENT`` (0.5) was not observed: it is reported, marked uncertain, and nothing
 downstream states it as fact.
 
-Severity maps each measurement to [0, 1] by piecewise-linear interpolation between anchor points,
-then scales it by ``min(1, confidence / CONFIDENT)``, so an unobservable quantity weighs nothing.
+Severity maps each measurement to [0, 1] by piecewise-linear interpolation between anchor points;
+a value that was not observed (confidence below ``CONFIDENT``) has severity 0 and level none, so it
+weighs nothing overall and no prompt states it.
 The level is read off the severity (none < 0.1 <= mild < 0.35 <= moderate < 0.65 <= severe), so a
 level boundary is an anchor of every scale:
 
@@ -18,9 +19,9 @@ level boundary is an anchor of every scale:
 | blur     | Gaussian sigma, px     | < 0.5     | 0.5 - 1.2   | 1.2 - 2.5   | >= 2.5    | 4        |
 | jpeg     | IJG quality            | > 90/none | 90 - 71     | 70 - 41     | <= 40     | 10       |
 | scale    | upsampling factor      | < 1.2x    | 1.2 - 2.5x  | 2.5 - 3.5x  | >= 3.5x   | 8x       |
-| exposure | stops off, abs(log2 gain) | < 0.4  | 0.4 - 1     | 1 - 2       | >= 2      | 3.3      |
-| haze     | 1 - transmission       | < 0.25    | 0.25 - 0.4  | 0.4 - 0.6   | >= 0.6    | 0.85     |
-| cast     | cast strength          | < 0.1     | 0.1 - 0.2   | 0.2 - 0.35  | >= 0.35   | 0.6      |
+| exposure | stops, abs(log2 gain)  | < 0.32    | 0.32 - 1    | 1 - 2       | >= 2      | 3.3      |
+| haze     | 1 - transmission       | < 0.31    | 0.31 - 0.5  | 0.5 - 0.7   | >= 0.7    | 0.9      |
+| cast     | max abs ln channel gain | < 0.07   | 0.07 - 0.18 | 0.18 - 0.35 | >= 0.35   | 0.6      |
 
 The overall severity combines them as independent "chances of damage", ``1 - prod(1 - s_i)``: one
 severe degradation is severe overall, and several mild ones add up.
@@ -50,9 +51,21 @@ BLUR_ANCHORS = ((0.0, 0.0), (0.5, 0.1), (1.2, 0.35), (2.5, 0.65), (4.0, 1.0))
 # JPEG quality runs the other way: anchors on (100 - quality)
 JPEG_ANCHORS = ((0.0, 0.0), (10.0, 0.1), (30.0, 0.35), (60.0, 0.65), (90.0, 1.0))
 SCALE_ANCHORS = ((1.0, 0.0), (1.2, 0.1), (2.5, 0.35), (3.5, 0.65), (8.0, 1.0))
-EXPOSURE_ANCHORS = ((0.0, 0.0), (0.4, 0.1), (1.0, 0.35), (2.0, 0.65), (3.3, 1.0))  # abs(log2 gain)
-HAZE_ANCHORS = ((0.0, 0.0), (0.25, 0.1), (0.4, 0.35), (0.6, 0.65), (0.85, 1.0))  # 1 - transmission
-CAST_ANCHORS = ((0.0, 0.0), (0.1, 0.1), (0.2, 0.35), (0.35, 0.65), (0.6, 1.0))  # cast strength
+# Exposure, on the stops off, abs(log2(gain)). 0.32 stops (gain 0.8 or 1.25) is the detection
+# threshold: clean photos read at most 0.3 stops dark (foggy lakes) and a few with clipped white
+# backgrounds 0.3-0.4 stops bright. One stop (gain 0.5 / 2) is moderate, two stops (0.25 / 4)
+# severe, and 3.3 stops (0.1) leaves little to restore.
+EXPOSURE_ANCHORS = ((0.0, 0.0), (0.32, 0.1), (1.0, 0.35), (2.0, 0.65), (3.3, 1.0))
+# Haze, on the density 1 - t. 0.31 (t = 0.69) is the detection threshold: 45 clear photos read
+# t >= 0.703 and uniform haze of t = 0.6 (airlight 200-245) reads <= 0.675. t = 0.5 is moderate,
+# t = 0.3 severe, t = 0.1 leaves little to restore.
+HAZE_ANCHORS = ((0.0, 0.0), (0.31, 0.1), (0.5, 0.35), (0.7, 0.65), (0.9, 1.0))
+# Colour cast, on its strength (the largest abs ln channel gain). 0.07 (a 7 % gain) is the
+# detection threshold: casts below it are hard to see and the traces clean photos show stay under
+# 0.05. (1.15, 1, 0.87) is 0.14: mild; (1.25, 1, 0.8) is 0.22: moderate; 0.35 (a channel 40 % off)
+# severe. Colourful clean photos can read strong casts, at low confidence, which the confidence
+# weighting keeps quiet.
+COLOUR_CAST_ANCHORS = ((0.0, 0.0), (0.07, 0.1), (0.18, 0.35), (0.35, 0.65), (0.6, 1.0))
 
 # Below this confidence a value counts as not observed (see the module docstring).
 CONFIDENT = 0.5
@@ -97,12 +110,12 @@ def haze_severity(transmission: float) -> float:
 
 
 def colour_cast_severity(strength: float) -> float:
-    return _interp(strength, CAST_ANCHORS)
+    return _interp(strength, COLOUR_CAST_ANCHORS)
 
 
 def weighted_by_confidence(severity: float, confidence: float) -> float:
-    """A severity scaled down when its measurement could not be observed with confidence."""
-    return severity * min(1.0, max(confidence, 0.0) / CONFIDENT)
+    """A severity counts only when its measurement was observed (confidence >= ``CONFIDENT``)."""
+    return severity if confidence >= CONFIDENT else 0.0
 
 
 class NoiseLevel(BaseModel):
@@ -128,8 +141,8 @@ class DegradationReport(BaseModel):
         ('severe', 'none', 0.75)
         >>> flat = DegradationReport.from_measurements(noise_sigma=1, blur_sigma=2.0, jpeg_quality=None,
         ...     scale_factor=1, blur_confidence=0.2)
-        >>> flat.blur_level.value, flat.observed("blur")
-        ('mild', False)
+        >>> flat.blur_level.value, flat.blur_severity, flat.observed("blur")
+        ('none', 0.0, False)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -230,6 +243,14 @@ class DegradationReport(BaseModel):
     def found(self, kind: str) -> bool:
         """Whether ``kind`` is both observed and present (its level is not none)."""
         return self.observed(kind) and getattr(self, f"{kind}_level") != DegradationLevel.none
+
+    def exposure_phrase(self) -> str:
+        """``2.5x too dark``, ``1.7x too bright`` or ``normal`` (when the level is none)."""
+        if self.exposure_level == DegradationLevel.none:
+            return "normal"
+        if self.exposure_gain < 1.0:
+            return f"{1.0 / self.exposure_gain:.1f}x too dark"
+        return f"{self.exposure_gain:.1f}x too bright"
 
     def uncertain(self) -> list[str]:
         """The kinds measured without confidence, in ``KINDS`` order."""

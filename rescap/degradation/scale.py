@@ -80,6 +80,10 @@ def _line_strength(gray: np.ndarray, axis: int, grid: np.ndarray) -> np.ndarray 
 # in the pass band (true: < 0.02, alias: > 0.045 on bicubic 1.4x-3.5x of photos; 2.5x vs 1.67x is
 # the least separable pair).
 CUTOFF_DROP = 0.03
+# A factor whose line could be a JPEG grid's (8, 4, 2, 8/3, ...) must show a cutoff: an enlargement
+# leaves < 0.02 of its power above it (bicubic, noise-free); a q94 JPEG of the Hubble deep field,
+# whose lattice is too fine to find, 0.12.
+GRID_CUTOFF_DROP = 0.08
 
 
 def _cutoff_drop(spec: RadialSpectrum | None, factor: float) -> float:
@@ -142,6 +146,11 @@ def estimate_scale(
     if alias >= 1.2 and _cutoff_drop(spectrum, factor) >= CUTOFF_DROP:
         factor = alias
     found = float(strength[peak])
+    on_jpeg_grid = abs(f * 8 - round(f * 8)) / 8 <= JPEG_GRID_TOLERANCE
+    if on_jpeg_grid and _cutoff_drop(spectrum, factor) >= GRID_CUTOFF_DROP:
+        # a line at a multiple of 1/8 over a spectrum with no cutoff: an unseen JPEG's 8x8 grid
+        # (JPEG above quality ~95 leaves no lattice to find), not an enlargement
+        return ScaleEstimate(1.0, found, round(min(0.5, _confidence(1.0, 0.0, spectrum, noise_variance)), 3))
     return ScaleEstimate(_snap(factor), found, _confidence(factor, found, spectrum, noise_variance))
 
 

@@ -124,7 +124,7 @@ def test_no_vlm_bundle(noisy):
     bundle = Captioner(None, restorer="spire").caption(noisy)
     assert bundle.caption == "" and bundle.model is None and bundle.richness is None
     assert bundle.restoration_prompt.startswith("denoise with sigma")
-    assert "noise" in bundle.negative_prompt and len(bundle.degradation_vector) == 9
+    assert "noise" in bundle.negative_prompt and len(bundle.degradation_vector) == 7 + 1 + 7  # severities, overall, raw values
 
 
 @pytest.mark.parametrize("restorer, window", [("supir", 77), ("pasd", 77), ("dreamclear", 120), ("sd", 77)])

@@ -39,7 +39,7 @@ def test_every_field_is_filled_and_parses(backends, tiny, photos, arch, mode):
         assert bundle.richness is not None and 0 <= bundle.richness.target_tokens <= bundle.richness.budget_tokens
         assert bundle.token_counts.positive_fits and bundle.token_counts.exact
         assert bundle.timings["estimate"] > 0 and bundle.timings["control"] >= 0
-        assert len(bundle.image_embedding) == 16 and len(bundle.degradation_vector) == 9
+        assert len(bundle.image_embedding) == 16 and len(bundle.degradation_vector) == 7 + 1 + 7  # severities, overall, raw values
         assert find_degradation_words(bundle.caption) == []
         assert bundle.model == f"transformers:{tiny[arch]}"
     assert bundles[0].restoration_prompt.startswith("denoise with sigma")

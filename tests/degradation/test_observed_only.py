@@ -29,12 +29,14 @@ def test_unobserved_blur_is_in_no_prompt():
     assert "blurry" in negative_prompt(sure)
 
 
-def test_severity_weighs_confidence():
-    assert _report(blur_sigma=3.0, blur_confidence=0.0).blur_severity == 0.0
-    half = _report(blur_sigma=3.0, blur_confidence=0.25).blur_severity
-    full = _report(blur_sigma=3.0, blur_confidence=1.0).blur_severity
-    assert 0 < half < full
-    assert _report(blur_sigma=3.0, blur_confidence=0.6).blur_severity == full
+def test_what_was_not_observed_weighs_nothing():
+    for confidence in (0.0, 0.25, 0.49):
+        unseen = _report(blur_sigma=3.0, blur_confidence=confidence)
+        assert unseen.blur_severity == 0.0 and unseen.blur_level.value == "none"
+        assert unseen.overall_severity < 0.1
+    seen = _report(blur_sigma=3.0, blur_confidence=0.5)
+    assert seen.blur_level.value == "severe"
+    assert _report(blur_sigma=3.0, blur_confidence=1.0).blur_severity == seen.blur_severity
 
 
 @pytest.mark.parametrize(
@@ -71,6 +73,8 @@ def test_degradation_step_marks_uncertain_numbers():
     noise_line = next(line for line in text.splitlines() if line.startswith("- noise"))
     assert "uncertain" in blur_line and "uncertain" not in noise_line
     assert "2.5x too dark" in text
+    normal = templates.render("degradation", degradation=_report(exposure_gain=1.004))
+    assert "exposure: normal (none)" in normal  # never "1.0x too bright"
     assert "- haze" in text and "- colour cast" in text
 
 
@@ -84,6 +88,8 @@ def test_cli_table_marks_low_confidence(tmp_path):
     Image.fromarray(ramp).save(tmp_path / "ramp.png")
     table = runner.invoke(app, ["estimate", str(tmp_path / "ramp.png")], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
-    assert "?" in table.stdout and "not observed with confidence" in table.stdout
+    assert "not observed with confidence" in table.stdout
     record = json.loads(runner.invoke(app, ["estimate", str(tmp_path / "ramp.png"), "--json"]).stdout)
+    blur_cell = f"{record['blur_sigma']:.2f}?"  # the blur value itself carries the mark
+    assert blur_cell in table.stdout, table.stdout
     assert record["blur_confidence"] < 0.5
