@@ -15,7 +15,7 @@ from .noise import estimate_noise
 from .report import DegradationReport, NoiseLevel
 from .scale import estimate_scale
 from .spectrum import radial_power_spectrum
-from .transforms import luminance
+from .transforms import first_differences, luminance
 from ..images import ImageInput, load_image
 from ..limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
@@ -62,7 +62,8 @@ def estimate_degradation(
     noise = estimate_noise(pixels)
     noise_sigma = noise.sigma
     gray = luminance(pixels)
-    from_pixels = estimate_jpeg_from_pixels(pixels, gray)
+    differences = first_differences(gray)
+    from_pixels = estimate_jpeg_from_pixels(pixels, gray, differences)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
         jpeg_confidence = 1.0  # read from the file, not inferred
@@ -70,7 +71,7 @@ def estimate_degradation(
     else:
         jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
         luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
-    levels = getattr(noise, "level_function", ())  # TEMP
+    levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
         before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid)
@@ -80,17 +81,20 @@ def estimate_degradation(
     gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
     floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
     spectrum = radial_power_spectrum(gray)
-    scale = estimate_scale(gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance)
+    scale = estimate_scale(
+        gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance,
+        differences=differences,
+    )
     blur = estimate_blur(spectrum, floor_variance, scale.factor, gray)
     exposure = estimate_exposure(pixels)
     haze = estimate_haze(pixels)
     cast = estimate_colour_cast(pixels)
     return DegradationReport.from_measurements(
         noise_sigma=noise_sigma,
-        noise_confidence=getattr(noise, "confidence", 1.0),  # TEMP
+        noise_confidence=noise.confidence,
         noise_level_function=[NoiseLevel(intensity=round(i, 1), sigma=round(s, 2)) for i, s in levels],
-        noise_shot=round(getattr(noise, "shot", 0.0), 4) if levels else 0.0,
-        noise_read=round(getattr(noise, "read", 0.0), 3) if levels else 0.0,
+        noise_shot=round(noise.shot, 4) if levels else 0.0,
+        noise_read=round(noise.read, 3) if levels else 0.0,
         blur_sigma=blur.sigma,
         blur_confidence=blur.confidence,
         jpeg_quality=jpeg_quality,

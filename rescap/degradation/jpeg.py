@@ -61,9 +61,10 @@ ZERO_SHARE = 0.3
 # Share of the possible excess-over-chance lattice agreement needed to call an image JPEG.
 DETECTION_SHARE = 0.25
 # Above quality 95 the steps are 1-3, small enough for smooth blurred content to sit on them by
-# chance now and then (a blurred overcast sky reached 0.26): those need STRICT_SHARE.
+# chance now and then (blurred skies and beaches reached 0.26-0.32): those need STRICT_SHARE;
+# real JPEGs above 95 show 0.6-0.85.
 FINE_QUALITY = 95
-STRICT_SHARE = 0.3
+STRICT_SHARE = 0.45
 
 
 @lru_cache(maxsize=1)
@@ -119,11 +120,14 @@ class PixelJpegEstimate:
     confidence: float = 0.0  # in the verdict (JPEG at ``quality``, or none), [0, 1]
 
 
-def _grid_offset(y: np.ndarray) -> tuple[tuple[int, int], float]:
+def _grid_offset(
+    y: np.ndarray, differences: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[tuple[int, int], float]:
     """Offset of the 8x8 grid from the phase where neighbour differences peak, and that peak's strength."""
     offsets, strengths = [], []
     for axis in (0, 1):
-        d = np.abs(np.diff(y, axis=axis)).mean(axis=1 - axis)  # d[j] is the step between j and j+1
+        step = np.diff(y, axis=axis) if differences is None else differences[axis]
+        d = np.abs(step).mean(axis=1 - axis)  # d[j] is the step between j and j+1
         n = len(d) // BLOCK * BLOCK
         if n < 2 * BLOCK:
             offsets.append(0)
@@ -248,8 +252,13 @@ SMALL_EVIDENCE_SHARE = 0.5
 SMALL_EVIDENCE = 30.0
 
 
-def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -> PixelJpegEstimate:
+def estimate_jpeg_from_pixels(
+    img: np.ndarray, luma: np.ndarray | None = None, differences: tuple[np.ndarray, np.ndarray] | None = None
+) -> PixelJpegEstimate:
     """Detect JPEG compression in decoded pixels (H x W x C, 0-255) and estimate its IJG quality.
+
+    ``luma`` and its first ``differences`` (``transforms.first_differences``) may be given when the
+    caller has them.
 
     Example:
         >>> import numpy as np
@@ -264,7 +273,7 @@ def estimate_jpeg_from_pixels(img: np.ndarray, luma: np.ndarray | None = None) -
     if min(img.shape[:2]) < 2 * BLOCK:
         return PixelJpegEstimate(None, (0, 0), 0.0)
     y = luminance(img) if luma is None else luma
-    offset, _ = _grid_offset(y)
+    offset, _ = _grid_offset(y, differences)
     candidates = [offset] if offset == (0, 0) else [offset, (0, 0)]
     best = (0, 0.0, offset, (0.0, 0.0))
     for off in candidates:

@@ -1,152 +1,529 @@
-"""Additive white Gaussian noise level, on the 0-255 scale, from the pixels alone.
+"""Sensor noise, on the 0-255 scale, from the pixels alone: its level function and its RMS std.
+
+Model: each channel carries noise of variance ``a * I + b`` at intensity ``I`` (photon shot noise
+``a``, read noise ``b``; ``a = 0`` is additive white Gaussian noise), possibly low-passed by the
+camera pipeline (a Gaussian of std ``s`` pixels, ``s`` in ``BLUR_CANDIDATES``), then clipped to
+[0, 255] and rounded.
 
 The image is cut into 8x8 blocks and transformed by an orthonormal colour transform (opponent
-colours) and the 8x8 DCT. Under i.i.d. Gaussian noise of std ``sigma`` every coefficient then
-carries noise of variance ``sigma^2``, whatever the band. Two estimates are read from those bands:
+colours) and the 8x8 DCT. Under i.i.d. noise of variance ``v`` every coefficient carries noise of
+variance ``v``; after a Gaussian low-pass of std ``s`` band ``(u, v)`` keeps ``P_s(u, v)`` of it,
+computed exactly from the kernel (``blur_profile``; it falls with frequency like a Gaussian, while
+natural texture falls like a power law), and ``power / P_s`` is white again ("whitened").
 
-* **Floor** (weak-texture blocks): the bands with the least image energy form the noise subspace;
-  a block's mean square there is ``sigma^2 * chi2_m / m`` plus whatever texture it holds. A low
-  quantile of that value over blocks, divided by the same quantile of ``chi2_m / m``, estimates
-  ``sigma^2`` from the flattest blocks. The bands are chosen on one half of the blocks and measured
-  on the other (choosing and measuring on the same blocks biases the estimate low by a few %).
-  Blocks near 0 or 255 see clipped noise: each is weighted by the share of variance a clipped
-  Gaussian keeps at its brightness (censored-normal moments), iterated with the current sigma.
+* **Floor** (weak-texture blocks): the bands with the least (whitened) image energy form the noise
+  subspace; a block's mean whitened power there is ``v * chi2_m / m`` plus whatever texture it
+  holds. The bands are chosen on one half of the blocks and measured on the other (choosing and
+  measuring on the same blocks biases the estimate low by a few %). Only bands keeping at least
+  ``PROFILE_MIN`` of the noise are used, so whitening never amplifies rounding noise much. A low
+  quantile of the statistic over blocks gives a global floor for each candidate ``s``.
+* **Noise blur**: if the noise was low-passed with ``s0``, the white floor reads only what is left
+  in the highest bands (a tenth of it for ``s0 = 0.7``). Each candidate's per-pixel variance
+  ``v_s * mean(P_s)`` is a lower bound of the true one, reached at ``s = s0`` (the minimum over
+  bands of a ratio is at most the ratio of the sums), so the largest floor is taken among the
+  candidates that (1) read more than ``BLUR_MIN_FLOOR``, (2) predict for the white subspace, in
+  their own flattest blocks, what the white statistic finds there (``BLUR_RATIO_RANGE``: less
+  high-frequency noise than the model needs refutes it, as on blurred clean photos; more means
+  whiter noise), and (3) are confirmed, not refuted, by the kurtosis (below): Gaussian-like
+  texture (grass, gravel) fits a low-passed noise model too, but leaves no natural image kurtosis
+  to dilute. At most two such candidates are tried, then white noise.
+* **Noise level function** (NLF): blocks are binned by intensity (``LEVEL_BINS`` bins of width 32;
+  the intensity is that of the channels the subspace's noise comes from). In each bin the noise
+  variance is the fixed point of a truncated mean: the mean statistic of the blocks below the
+  ``FLAT_TAIL`` quantile of ``chi2_m / m`` times the current level, divided by the truncated chi2
+  mean, so flat blocks count in full and textured ones drop out; the blocks kept are the bin's
+  flat blocks. ``(a, b)`` is a weighted least-squares line through the bins with
+  ``MIN_FLAT_BLOCKS`` flat blocks or more (weights ``n / v^2``, the inverse variance of a variance
+  estimate; ``a, b >= 0``). Texture can only raise a bin, so bins far above the line are weighted
+  down and left out of the reported level function (a lower envelope). One usable bin gives
+  ``a = 0``. Levels are reported per pixel (``v * mean(P_s)``), as measured in their bin.
+* **Clipping**: blocks near 0 or 255 see clipped noise: each block's statistic is divided by the
+  share of variance a clipped Gaussian of the NLF's std keeps at its brightness (censored-normal
+  moments, per channel), a channel clipped away no longer counts in its intensity, and blocks with
+  more clipped pixels than a flat region explains are left out; the NLF and the shares are iterated.
 * **Kurtosis** (scale invariance of natural-image statistics, Zoran & Weiss 2009): clean photos
   have nearly the same excess kurtosis ``k`` in every band; Gaussian noise dilutes it to
-  ``k * (1 - sigma^2 / v)^2`` in a band of variance ``v``. A line fit of ``sqrt(kurtosis)`` against
-  ``1 / v`` gives sigma, and fine texture (grass, gravel), which raises the floor, does not fool it.
+  ``k * (1 - n / V)^2`` in a band of variance ``V`` holding noise ``n``. The coefficients are
+  divided by the NLF's std at each block's intensity and by ``sqrt(P_s)``, so the noise has unit
+  variance everywhere; a line fit of ``sqrt(kurtosis)`` against ``1 / V`` then gives the share of
+  the NLF's noise the image statistics confirm. Fine texture raises the floor but not this.
 
-The floor is accurate wherever a photo has some flat area. When it is low (texture floors of clean
-photos were seen up to ~8), the kurtosis estimate may lower it; above that the floor is kept, since
-the kurtosis fit loses power as noise swamps the image's own statistics.
+Combination: ``sigma`` is the RMS noise std over the pixels, ``sqrt(a * mean(I) + b)`` (clipping
+aside); for additive white noise (``a = 0``) it is the usual sigma. The floor-based NLF is the
+estimate. When its ``sigma`` is below ``KURTOSIS_MAX_FLOOR`` (texture floors of clean photos were
+seen up to ~8) and the kurtosis fit confirms less of it, the whole NLF (``a``, ``b`` and every
+level) is scaled by the confirmed share: in full below ``KURTOSIS_TRUST[0]`` (a texture floor),
+not at all above ``KURTOSIS_TRUST[1]`` (blurred and signal-dependent noise dilute the kurtosis a
+little unevenly, and the fit is noisier than the floor), blended between. Above that level the
+floor is kept, since the kurtosis fit loses power as noise swamps the image's own statistics.
+
+``confidence`` (0-1): whether the flat blocks the NLF rests on look like noise alone, i.e. have as
+much whitened power in their upper usable bands as in their lower ones (an F test: texture falls
+with frequency), how many do, and how well the kurtosis fit agrees with the floor; a floor that is
+small whatever it holds (``CONFIDENT_SIGMA``) is trusted as such. Dense foliage or gravel, where
+texture and noise cannot be told apart, score low; photos with some sky or wall score high.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy.special import chdtri, ndtr
+from scipy.special import chdtr, chdtri, fdtri, ndtr
 
-from .transforms import BLOCK, block_dct, opponent_colour, to_blocks
+from .transforms import BLOCK, dct_matrix, opponent_colour, to_blocks
 
-# Quantile of the per-block noise statistic used for the floor: low enough to find the flat blocks
-# of most photos, high enough to stay stable with a few thousand blocks.
+# Quantile of the per-block noise statistic used for the global floor: low enough to find the flat
+# blocks of most photos, high enough to stay stable with a few thousand blocks.
 FLOOR_QUANTILE = 0.02
 # Share of the AC bands treated as the noise subspace.
 NOISE_SUBSPACE_SHARE = 0.25
-# The kurtosis estimate may only lower floors below this.
+# Gaussian low-pass widths (pixels) the noise may have gone through; 0 = white noise.
+BLUR_CANDIDATES = (0.0, 0.6, 0.65, 0.7)
+# Bands keeping less than this share of the noise variance after the low-pass are not used.
+PROFILE_MIN = 0.1
+# A low-passed candidate stands when, in its flattest blocks (its statistic up to the
+# BLUR_TEST_QUANTILE quantile), the white statistic is within BLUR_RATIO_RANGE of what its noise
+# would put in the white subspace; when its kurtosis fit finds a share of its noise within
+# BLUR_KURTOSIS_RANGE (far more is no confirmation either: the two models disagree); and when it
+# reads more than BLUR_MIN_FLOOR (per-pixel variance: below the report's "none" threshold of std 2
+# white noise is assumed, which keeps the grain of clean photos as it was).
+BLUR_RATIO_RANGE = (0.3, 1.2)
+BLUR_TEST_QUANTILE = 0.05
+BLUR_KURTOSIS_RANGE = (0.5, 2.5)
+BLUR_MIN_FLOOR = 2.0**2
+# Intensity bins of the noise level function (width 256 / LEVEL_BINS).
+LEVEL_BINS = 8
+# A bin needs this many flat blocks to enter the fit and the level function.
+MIN_FLAT_BLOCKS = 10
+# Blocks whose statistic is below this quantile of chi2_m / m (times the bin's level) are flat.
+FLAT_TAIL = 0.9
+# A bin this many standard errors above the line is texture.
+TEXTURE_RESIDUAL = 3.0
+# The kurtosis estimate may only lower NLFs whose RMS sigma is below this.
 KURTOSIS_MAX_FLOOR = 12.0
+# The kurtosis fit's share of the floor's noise is applied in full below the first value and not at
+# all above the second (blurred or signal-dependent noise dilutes the kurtosis a little unevenly).
+KURTOSIS_TRUST = (0.4, 0.75)
+# Median sqrt(excess kurtosis) of Gaussian noise over the bands it dominates is ~0 (half the bands'
+# sample kurtosis is negative); grass and gravel keep ~0.5. Natural photos: 1-5.
+GAUSSIAN_ROOT_KURTOSIS = 0.25
+NATURAL_ROOT_KURTOSIS = 1.0
 # Blocks whose channel means sit closer than this many sigmas to 0 or 255 are left out of the
 # kurtosis fit (clipped noise is not Gaussian).
 KURTOSIS_CLIP_MARGIN = 2.5
+# Confidence: flat blocks passing the noise-alone test for a count term of 1 - 1/e; the share of
+# the flat blocks passing it mapped linearly from 0 to 1 between these two values; a floor below
+# CONFIDENT_SIGMA is trusted as small in any case (confidence 1 - floor / CONFIDENT_SIGMA).
+CONFIDENCE_BLOCKS = 40.0
+PURE_SHARE = (0.05, 0.3)
+CONFIDENT_SIGMA = 2.5
+# Absolute slack (power per coefficient) of the confidence's flat-block test (faint gradients).
+PURE_SLACK = 0.5
+_ROUNDING_VARIANCE = 1.0 / 12.0  # of 8-bit integer pixels
 MAX_BLOCKS = 2500
 
 
 @dataclass(frozen=True)
 class NoiseEstimate:
+    """Noise measured in one image; all stds and variances per input channel, 0-255 scale.
+
+    ``sigma``: RMS noise std over the pixels, ``sqrt(shot * mean intensity + read)``.
+    ``floor_sigma``: the same from the floor-based NLF, before any kurtosis correction.
+    ``kurtosis_sigma``: what the kurtosis fit gives for it, or None when not run / not usable.
+    ``level_function``: ``(intensity, sigma)`` pairs, increasing in intensity: the noise std
+    measured in the flat blocks of each intensity bin (mean pixel value of those blocks, 0-255),
+    for the bins with enough flat blocks that are not texture.
+    ``shot``, ``read``: the fitted ``a`` and ``b`` (``a, b >= 0``) of the per-pixel noise variance
+    ``a * I + b`` at intensity ``I`` (as the noise is in the image, after any low-pass).
+    ``confidence``: 0 (texture and noise cannot be told apart) to 1 (many flat blocks, agreeing).
+    ``noise_blur``: std (pixels) of the Gaussian low-pass the noise went through (0 = white).
+    """
+
     sigma: float
     floor_sigma: float
     kurtosis_sigma: float | None
+    level_function: tuple[tuple[float, float], ...] = ()
+    shot: float = 0.0
+    read: float = 0.0
+    confidence: float = 0.0
+    noise_blur: float = 0.0
 
 
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
+_EMPTY = NoiseEstimate(0.0, 0.0, None)
+
+# One-sided censored-normal tables: for X = max(z + N(0, 1), 0), its mean and variance against z.
+_Z = np.linspace(-6.0, 10.0, 1601)
+_PHI = np.exp(-0.5 * _Z * _Z) / np.sqrt(2.0 * np.pi)
+_CDF = ndtr(_Z)
+_CENSORED_MEAN = _Z * _CDF + _PHI
+_CENSORED_VAR = np.maximum((_Z * _Z + 1.0) * _CDF + _Z * _PHI - _CENSORED_MEAN**2, 0.0)
 
 
-def _clipped_moments(mu: np.ndarray, sigma: float, lo: float = 0.0, hi: float = 255.0):
-    """Mean and variance of clip(N(mu, sigma^2), lo, hi)."""
-    a, b = (lo - mu) / sigma, (hi - mu) / sigma
-    pa, pb = ndtr(a), ndtr(b)
-    fa, fb = np.exp(-0.5 * a * a) / _SQRT_2PI, np.exp(-0.5 * b * b) / _SQRT_2PI
-    inside = pb - pa
-    m1 = lo * pa + hi * (1 - pb) + mu * inside + sigma * (fa - fb)
-    m2 = lo * lo * pa + hi * hi * (1 - pb) + mu * mu * inside + 2 * mu * sigma * (fa - fb)
-    m2 = m2 + sigma * sigma * (inside + a * fa - b * fb)
-    return m1, np.maximum(m2 - m1 * m1, 0.0)
-
-
-def clipped_variance_share(means: np.ndarray, sigma: float) -> np.ndarray:
+def clipped_variance_share(means: np.ndarray, sigma) -> np.ndarray:
     """Share of ``sigma^2`` left after clipping to [0, 255], for flat regions of observed mean ``means``."""
     return _clipping_model(means, sigma)[0]
 
 
-def _clipping_model(means: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """For flat regions of observed mean ``means``: variance share kept, and chance a pixel is clipped."""
-    share = np.ones(means.shape, dtype=np.float64)
-    clip_chance = np.zeros(means.shape, dtype=np.float64)
-    near = (means < 4 * sigma) | (means > 255 - 4 * sigma)
-    if near.any():
-        grid = np.linspace(-3 * sigma, 255 + 3 * sigma, 256)
-        observed_mean, _ = _clipped_moments(grid, sigma)
-        mu = np.interp(means[near], observed_mean, grid)
-        share[near] = _clipped_moments(mu, sigma)[1] / (sigma * sigma)
-        clip_chance[near] = ndtr(-mu / sigma) + ndtr((mu - 255.0) / sigma)
-    return share, clip_chance
+def _clipping_model(means: np.ndarray, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """For flat regions of observed mean ``means`` and noise std ``sigma`` (scalar or per region):
+    the share of variance kept after clipping to [0, 255], and the chance a pixel is clipped.
+
+    Each side is a censored normal (the far side is ignored: both matter only for sigma > ~60)."""
+    means = np.asarray(means, dtype=np.float64)
+    sigma = np.maximum(np.asarray(sigma, dtype=np.float64), 1e-6)
+    z_lo = np.interp(means / sigma, _CENSORED_MEAN, _Z)  # true mean / sigma, from the observed one
+    z_hi = np.interp((255.0 - means) / sigma, _CENSORED_MEAN, _Z)
+    share = np.interp(z_lo, _Z, _CENSORED_VAR) * np.interp(z_hi, _Z, _CENSORED_VAR)
+    return share, ndtr(-z_lo) + ndtr(-z_hi)
 
 
-def _noise_band_statistic(power: np.ndarray, is_dc: np.ndarray, dof: int):
-    """Per-block mean power over the ``dof`` weakest bands, chosen on the other half of the blocks."""
-    stat = np.empty(len(power), dtype=np.float64)
-    even, odd = slice(0, None, 2), slice(1, None, 2)
-    bands = None
-    for choose, measure in ((even, odd), (odd, even)):
-        band_power = power[choose].mean(axis=0)
-        band_power[is_dc] = np.inf
-        bands = np.argsort(band_power)[:dof]
-        stat[measure] = power[measure][:, bands].mean(axis=1)
-    return stat, bands
+@lru_cache(maxsize=16)
+def blur_profile(width: float) -> tuple[np.ndarray, float]:
+    """Noise variance of each 8x8 DCT band (natural order) of unit white noise low-passed by a
+    Gaussian of std ``width`` pixels (scipy's ``gaussian_filter`` kernel), and its per-pixel variance."""
+    if width <= 0:
+        return np.ones(BLOCK * BLOCK), 1.0
+    radius = int(4.0 * width + 0.5)
+    x = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (x / width) ** 2)
+    k /= k.sum()
+    auto = np.correlate(k, k, "full")  # lag 0 at index 2 * radius
+    lags = np.abs(np.arange(BLOCK)[:, None] - np.arange(BLOCK)[None, :])
+    padded = np.concatenate([auto[2 * radius :], np.zeros(BLOCK)])
+    d = dct_matrix().astype(np.float64)
+    g = np.diag(d @ padded[lags] @ d.T)
+    profile = np.outer(g, g).reshape(-1)
+    profile.setflags(write=False)
+    return profile, float(auto[2 * radius] ** 2)
 
 
-def _floor_sigma(
-    stat: np.ndarray, means: np.ndarray, clipped: np.ndarray, weights: np.ndarray, dof: int
-) -> float:
-    """``clipped``: per block and channel, how many of its pixels sit at 0 or 255."""
-    q = chdtri(dof, 1.0 - FLOOR_QUANTILE) / dof  # the FLOOR_QUANTILE quantile of chi2_dof / dof
-    mid = np.all((means > 20) & (means < 235), axis=1) & (clipped.sum(axis=1) == 0)
-    start = stat[mid] if mid.sum() >= 50 else stat
-    sigma = float(np.sqrt(np.quantile(start, FLOOR_QUANTILE) / q))
-    n = BLOCK * BLOCK
-    for _ in range(6):
-        if sigma < 1.0:
-            break
-        share_c, chance = _clipping_model(means, sigma)
-        share = share_c @ weights
-        # a block with more clipped pixels than flat content explains is partly clipped texture,
-        # whose noise the flat model cannot correct: leave it out
-        expected = chance * n
-        explained = np.all(clipped <= expected + 3.0 * np.sqrt(expected * (1.0 - chance)) + 1.0, axis=1)
-        usable = (share > 0.3) & explained
-        if usable.sum() < 30:
-            break
-        new = float(np.sqrt(np.quantile(stat[usable] / share[usable], FLOOR_QUANTILE) / q))
-        converged = abs(new - sigma) < 0.01 * sigma + 0.01
-        sigma = new
-        if converged:
-            break
-    return sigma
+@lru_cache(maxsize=1)
+def _dct2_matrix() -> np.ndarray:
+    """``kron(D, D).T``: the 2-D DCT of flattened 8x8 blocks as one matrix product."""
+    d = dct_matrix()
+    return np.ascontiguousarray(np.kron(d, d).T)
 
 
-def _kurtosis_sigma(coef: np.ndarray) -> float | None:
-    """Line fit of sqrt(excess kurtosis) against 1/variance over the AC bands."""
-    if len(coef) < 300:
+def _opponent_dct(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, C, 64) pixel blocks -> (N, C * 64) opponent-colour DCT coefficients, (N, C) block means."""
+    n, c, _ = pixels.shape
+    coef = (pixels.reshape(n * c, -1) @ _dct2_matrix()).reshape(n, c, -1)
+    means = coef[:, :, 0].astype(np.float64) / BLOCK  # the orthonormal DC is 8 x the mean
+    if c != 3:
+        return coef.reshape(n, -1), means
+    out = np.matmul(opponent_colour(), coef)
+    return out.reshape(n, -1), means
+
+
+def _clipped_counts(pixels: np.ndarray) -> np.ndarray | None:
+    """Per block and channel, how many pixels sit at 0 or 255; None when none does."""
+    low, high = pixels.min() <= 0.0, pixels.max() >= 255.0
+    if not (low or high):
         return None
-    power = coef * coef
-    var = power.mean(axis=0, dtype=np.float64)
-    m4 = (power * power).mean(axis=0, dtype=np.float64)
-    ok = var > 1e-6
-    if ok.sum() < 4:
-        return None
+    mask = (pixels <= 0.0) | (pixels >= 255.0) if low and high else (pixels <= 0.0) if low else (pixels >= 255.0)
+    # count the 0/1 bytes eight at a time: sum the 64-bit words (no lane exceeds 8), then the lanes
+    words = mask.view(np.uint64).sum(axis=2, dtype=np.uint64)
+    return ((words * np.uint64(0x0101010101010101)) >> np.uint64(56)).astype(np.intp)
+
+
+@lru_cache(maxsize=64)
+def _chi2_constants(dof: int) -> tuple[float, float, float]:
+    """For X ~ chi2_dof / dof: its FLOOR_QUANTILE quantile, its FLAT_TAIL quantile ``t``, and
+    ``E[X | X <= t]`` (``E[chi2_m 1{chi2_m < x}] = m F_{m+2}(x)``)."""
+    t = float(chdtri(dof, 1.0 - FLAT_TAIL) / dof)
+    kept_mean = float(chdtr(dof + 2, t * dof) / chdtr(dof, t * dof))
+    return float(chdtri(dof, 1.0 - FLOOR_QUANTILE) / dof), t, kept_mean
+
+
+@lru_cache(maxsize=8)
+def _candidate_profiles(channels: int) -> tuple[tuple[np.ndarray, np.ndarray, float], ...]:
+    """Per candidate width: band profile tiled over the channels, usable AC bands, per-pixel variance."""
+    is_dc = np.zeros(channels * BLOCK * BLOCK, bool)
+    is_dc[:: BLOCK * BLOCK] = True
+    out = []
+    for width in BLUR_CANDIDATES:
+        profile64, per_pixel = blur_profile(width)
+        profile = np.tile(profile64, channels)
+        out.append((profile, (profile >= PROFILE_MIN) & ~is_dc, per_pixel))
+    return tuple(out)
+
+
+@dataclass
+class _Subspace:
+    """The noise subspace for one candidate low-pass width."""
+
+    width: float
+    profile: np.ndarray  # (C * 64,) share of the pre-blur noise variance each band keeps
+    per_pixel: float  # per-pixel variance of unit pre-blur noise after the low-pass
+    usable: np.ndarray  # AC bands keeping at least PROFILE_MIN
+    dof: int
+    stat: np.ndarray  # per block: mean whitened power over the subspace (pre-blur variance units)
+    weights: np.ndarray  # per block and input channel: its share of the subspace's noise
+    floor: float  # global floor, per-pixel variance
+    white_share: float  # mean profile over the white subspace's bands
+    white_ratio: float  # white statistic / its prediction, in the flattest blocks
+
+
+def _subspaces(power: np.ndarray, channels: int, mid: np.ndarray, transform: np.ndarray) -> list[_Subspace]:
+    """The noise subspace, per-block statistic and global floor of every candidate low-pass width."""
+    n, nb = power.shape
+    rows = np.arange(nb) // (BLOCK * BLOCK)
+    white_dof = max(3, round(NOISE_SUBSPACE_SHARE * (nb - channels)))
+    ones = np.ones(n - n // 2, dtype=np.float32)
+    half_power = (ones @ power[0::2], ones[: n // 2] @ power[1::2])  # band power sums, per half
+    k = len(BLUR_CANDIDATES)
+    # band weights of each candidate's statistic, for bands chosen on the even / odd blocks
+    select = np.zeros((2, nb, k), dtype=np.float32)
+    weights = np.zeros((2, k, channels))
+    dofs, white_bands = [], None
+    profiles = _candidate_profiles(channels)
+    for j, (profile, usable, _) in enumerate(profiles):
+        dof = int(min(white_dof, usable.sum() // 2))
+        for h in (0, 1):
+            bands = np.argpartition(np.where(usable, half_power[h] / profile, np.inf), dof)[:dof]
+            select[h, bands, j] = 1.0 / (profile[bands] * dof)
+            weights[h, j] = (transform[rows[bands]] ** 2).mean(axis=0)
+            if j == 0:
+                white_bands = bands if h == 0 else np.union1d(white_bands, bands)
+        dofs.append(dof)
+    stat = np.empty((n, k), dtype=np.float64)
+    stat[1::2] = power[1::2] @ select[0]  # measured on the odd blocks, chosen on the even ones
+    stat[0::2] = power[0::2] @ select[1]
+    block_weights = np.empty((n, k, channels))
+    block_weights[1::2] = weights[0]
+    block_weights[0::2] = weights[1]
+    sub_mid = stat[mid]
+    kth = int(FLOOR_QUANTILE * (len(sub_mid) - 1))
+    k_flat = int(BLUR_TEST_QUANTILE * (len(sub_mid) - 1))
+    part = np.partition(sub_mid, [kth, k_flat], axis=0)
+    out = []
+    for j, (profile, usable, per_pixel) in enumerate(profiles):
+        floor = float(part[kth, j] / _chi2_constants(dofs[j])[0] * per_pixel)
+        white_share = float(profile[white_bands].mean())
+        # in the blocks flattest for this candidate, the white statistic (weakest bands, mostly
+        # high frequencies) against what low-passed noise of their level would put there
+        flat = sub_mid[:, j] <= part[k_flat, j]
+        predicted = floor / per_pixel * white_share + _ROUNDING_VARIANCE
+        ratio = float(sub_mid[flat, 0].mean() / predicted)
+        out.append(_Subspace(BLUR_CANDIDATES[j], profile, per_pixel, usable, dofs[j], stat[:, j], block_weights[:, j],
+                             floor, white_share, ratio))
+    return out
+
+
+def _accepted(subs: list[_Subspace]) -> list[_Subspace]:
+    """White noise, and the low-passed candidates whose noise, in their flattest blocks, predicts
+    what the white statistic (weakest bands, mostly high frequencies) finds there; best floor first."""
+    white = subs[0]
+    ok = [white]
+    for sub in subs[1:]:
+        ratio = sub.white_ratio
+        # below: the high bands hold less than the low-passed noise itself would put there;
+        # above: more than it allows, so the noise is whiter than this width
+        if BLUR_RATIO_RANGE[0] <= ratio <= BLUR_RATIO_RANGE[1] and sub.floor > max(white.floor, BLUR_MIN_FLOOR):
+            ok.append(sub)
+    return sorted(ok, key=lambda s: -s.floor)
+
+
+def _per_bin_quantile(x: np.ndarray, bins: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The ``p[k]`` quantile of ``x`` within each bin ``k`` (nan for empty bins)."""
+    counts = np.bincount(bins, minlength=LEVEL_BINS)
+    order = np.argsort(bins * (2.0 * x.max() + 1.0) + x)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    idx = starts + np.minimum((p * counts).astype(int), np.maximum(counts - 1, 0))
+    out = np.full(LEVEL_BINS, np.nan)
+    has = counts > 0
+    out[has] = x[order[idx[has]]]
+    return out
+
+
+def _bin_levels(x, bins, start, dof):
+    """Fixed point of the truncated mean in each bin: level, flat-block count, flat-block mask."""
+    _, t, kept_mean = _chi2_constants(dof)
+    level = start
+    for _ in range(8):
+        flat = x <= t * level[bins]
+        cnt = np.bincount(bins, weights=flat, minlength=LEVEL_BINS)
+        tot = np.bincount(bins, weights=np.where(flat, x, 0.0), minlength=LEVEL_BINS)
+        new = np.where(cnt > 0, tot / np.maximum(cnt, 1.0) / kept_mean, level)
+        change = float(np.max(np.abs(new - level) / (level + 1e-9), initial=0.0, where=cnt > 0))
+        level = new
+        if change < 2e-3:
+            break
+    flat = x <= t * level[bins]
+    return level, np.bincount(bins, weights=flat, minlength=LEVEL_BINS) / FLAT_TAIL, flat
+
+
+def _nonneg_line(x, y, w) -> tuple[float, float]:
+    """Weighted least squares ``y = a x + b`` with ``a, b >= 0``."""
+    sw, sx, sy = w.sum(), w @ x, w @ y
+    sxx, sxy = w @ (x * x), w @ (x * y)
+    det = sw * sxx - sx * sx
+    if len(x) >= 2 and det > 1e-9 * sw * sxx:
+        a = (sw * sxy - sx * sy) / det
+        b = (sy - a * sx) / sw
+        if a >= 0 and b >= 0:
+            return float(a), float(b)
+        if b < 0 < sxx:
+            return max(float(sxy / sxx), 0.0), 0.0
+    return 0.0, float(max(sy / sw, 0.0))
+
+
+def _fit_line(intensity, var, count, dof):
+    """``var = a * intensity + b`` through the bins, weighted by the inverse variance of each
+    bin's estimate; bins far above the line are weighted down (texture only adds). Returns a, b
+    and each bin's standardised residual."""
+    eps = 1e-4
+    rel_se = np.sqrt(2.0 / (dof * count)) + 0.02
+    w = count / np.maximum(var, eps) ** 2
+    a = b = 0.0
+    resid = np.zeros_like(var)
+    for _ in range(4):
+        a, b = _nonneg_line(intensity, var, w)
+        model = np.maximum(a * intensity + b, eps)
+        resid = (var - model) / (model * rel_se + eps)
+        robust = np.where(resid > TEXTURE_RESIDUAL, (TEXTURE_RESIDUAL / np.maximum(resid, 1e-9)) ** 2, 1.0)
+        w = count / model**2 * robust
+    return a, b, resid
+
+
+@dataclass
+class _Levels:
+    a: float  # per-pixel variance = a * intensity + b
+    b: float
+    level: np.ndarray  # per bin, pre-blur variance of the flat blocks
+    counts: np.ndarray  # flat blocks per bin
+    flat: np.ndarray  # per block
+    intensity: np.ndarray  # per block, as the statistic's noise sees it
+    bin_intensity: np.ndarray
+    reported: np.ndarray  # bins in the level function
+
+
+def _levels(sub: _Subspace, means: np.ndarray, clipped: np.ndarray | None) -> _Levels:
+    """The noise level function on one subspace: per-bin levels and the fitted line."""
+    n = len(means)
+    base_intensity = np.einsum("nc,nc->n", means, sub.weights)
+    intensity = base_intensity
+    a, b = 0.0, sub.floor
+    x = sub.stat
+    level = counts = flat = None
+    bin_intensity = resid = np.zeros(LEVEL_BINS)
+    for _ in range(3):
+        ok, share, intensity = _clip_shares(means, clipped, a, b, sub.weights, base_intensity)
+        if not ok.any():  # every block clipped beyond correction
+            break
+        bins = _bins(intensity)
+        x = sub.stat if share is None else sub.stat / share
+        xk = np.where(ok, x, np.inf)
+        if level is None:
+            bin_n = np.bincount(bins[ok], minlength=LEVEL_BINS)
+            p = np.maximum(FLOOR_QUANTILE, 3.0 / np.maximum(bin_n, 1))
+            start = _per_bin_quantile(x[ok], bins[ok], p) / _chi2_quantile(sub.dof, p)
+        else:
+            start = np.where(np.isfinite(level), level, (a * (np.arange(LEVEL_BINS) + 0.5) * 32.0 + b) / sub.per_pixel)
+        start = np.nan_to_num(start, nan=b / sub.per_pixel)
+        level, counts, flat = _bin_levels(xk, bins, start, sub.dof)
+        used = counts >= MIN_FLAT_BLOCKS
+        if not used.any():
+            break
+        cnt = np.maximum(np.bincount(bins, weights=flat, minlength=LEVEL_BINS), 1.0)
+        bin_intensity = np.bincount(bins, weights=np.where(flat, intensity, 0.0), minlength=LEVEL_BINS) / cnt
+        a_pre, b_pre, res = _fit_line(bin_intensity[used], level[used], counts[used], sub.dof)
+        resid = np.full(LEVEL_BINS, np.inf)
+        resid[used] = res
+        a_new, b_new = a_pre * sub.per_pixel, b_pre * sub.per_pixel
+        settled = abs(a_new * 128.0 + b_new - (a * 128.0 + b)) < 0.02 * (a_new * 128.0 + b_new) + 1e-3
+        a, b = a_new, b_new
+        if settled or (share is None and _clip_shares(means, clipped, a, b, sub.weights, base_intensity)[1] is None):
+            break
+    if counts is None or not (counts >= MIN_FLAT_BLOCKS).any():
+        empty = np.zeros(LEVEL_BINS, bool)
+        return _Levels(0.0, sub.floor, np.zeros(LEVEL_BINS), np.zeros(LEVEL_BINS), np.zeros(n, bool), intensity,
+                       bin_intensity, empty)
+    reported = (counts >= MIN_FLAT_BLOCKS) & (resid <= TEXTURE_RESIDUAL)
+    return _Levels(a, b, level, counts, flat, intensity, bin_intensity, reported)
+
+
+def _chi2_quantile(dof: int, p: np.ndarray) -> np.ndarray:
+    return chdtri(dof, 1.0 - p) / dof
+
+
+def _clip_shares(means, clipped, a, b, weights, intensity):
+    """Blocks usable for the NLF, each block's share of the noise variance kept after clipping
+    (None when no block is near enough to 0 or 255 for it to matter), and the intensity its kept
+    noise sees (a channel clipped away no longer counts)."""
+    n = len(means)
+    # a block with more clipped pixels than flat content explains is partly clipped texture, whose
+    # noise the flat model cannot correct: leave it out (far from 0 and 255 flat content explains none)
+    ok = np.ones(n, bool) if clipped is None else np.all(clipped <= 1, axis=1)
+    sigma_max = float(np.sqrt(max(a * 255.0 + b, 0.0)))
+    if sigma_max < 1.0:
+        return ok, None, intensity
+    near = np.flatnonzero((means.min(axis=1) < 4.0 * sigma_max) | (means.max(axis=1) > 255.0 - 4.0 * sigma_max))
+    if not len(near):
+        return ok, None, intensity
+    m = means[near]
+    share_c, chance = _clipping_model(m, np.sqrt(np.maximum(a * m + b, 1e-6)))
+    kept = share_c * weights[near]
+    share = np.ones(n)
+    share[near] = kept.sum(axis=1)
+    intensity = intensity.copy()
+    intensity[near] = np.einsum("nc,nc->n", kept, m) / np.maximum(share[near], 1e-6)
+    ok_near = share[near] > 0.3
+    if clipped is not None:
+        expected = chance * (BLOCK * BLOCK)
+        ok_near &= np.all(clipped[near] <= expected + 3.0 * np.sqrt(expected * (1.0 - chance)) + 1.0, axis=1)
+    ok[near] = ok_near
+    return ok, np.maximum(share, 1e-6), intensity
+
+
+def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means) -> tuple[float | None, bool]:
+    """Noise variance the kurtosis fit finds, as a share of what the NLF predicts (None when the
+    fit cannot be made), and whether the kurtosis is consistent with the noise model.
+
+    The coefficients are divided by the NLF's std at each block's intensity and the band's
+    share of the noise, so that noise has unit variance in every band and block; the fit of
+    sqrt(excess kurtosis) against 1 / band variance then gives the noise variance directly.
+    Consistent: too few blocks to tell, a fit finding a share of the noise within
+    ``BLUR_KURTOSIS_RANGE``, or (no fit: noise swamps nearly every band) the bands given to noise
+    have the kurtosis of Gaussian noise, or far less than the bands a natural image still
+    dominates; near-Gaussian texture (grass, gravel) read as noise keeps some kurtosis, has no
+    natural bands, and fails."""
+    sigma_c = np.sqrt(np.maximum(lv.a * means + lv.b, 1e-6))
+    margin = KURTOSIS_CLIP_MARGIN * sigma_c
+    keep = np.all((means > margin) & (means < 255.0 - margin), axis=1)
+    n_keep = int(keep.sum())
+    if n_keep < 300:
+        return None, True
+    block_var = np.maximum(lv.a * lv.intensity + lv.b, 1e-6) / sub.per_pixel
+    w1 = np.where(keep, 1.0 / (block_var * n_keep), 0.0).astype(np.float32)
+    ac = sub.profile > 1e-6
+    ac[:: BLOCK * BLOCK] = False
+    var = (w1 @ power).astype(np.float64)[ac]
+    m4 = ((w1 * (w1 * n_keep)) @ (power * power)).astype(np.float64)[ac]
+    ok = var > 1e-9
     root_kurt = np.sqrt(np.clip(m4[ok] / var[ok] ** 2 - 3.0, 0.0, None))
-    inv_var = 1.0 / var[ok]
-    design = np.stack([np.ones_like(inv_var), inv_var], axis=1)
-    (intercept, slope), *_ = np.linalg.lstsq(design, root_kurt, rcond=None)
-    if intercept <= 0:
-        return None
-    return float(np.sqrt(max(-slope / intercept, 0.0)))
+    inv_var = sub.profile[ac][ok] / var[ok]  # 1 / (band variance in units of its noise)
+    image = inv_var < 0.5  # bands the image dominates
+    if np.count_nonzero(image) >= 4:
+        design = np.stack([np.ones_like(inv_var), inv_var], axis=1)
+        (intercept, slope), *_ = np.linalg.lstsq(design, root_kurt, rcond=None)
+        if intercept > 0:
+            ratio = float(max(-slope / intercept, 0.0))
+            return ratio, BLUR_KURTOSIS_RANGE[0] <= ratio <= BLUR_KURTOSIS_RANGE[1]
+    # no fit: the bands the model gives to noise must look Gaussian, or at least far less
+    # kurtotic than the bands a natural image still dominates
+    if image.all():
+        return None, True
+    noise_kurt = float(np.median(root_kurt[~image]))
+    image_kurt = float(np.median(root_kurt[image])) if image.any() else 0.0
+    natural = image_kurt >= NATURAL_ROOT_KURTOSIS and noise_kurt <= 0.5 * image_kurt
+    return None, bool(noise_kurt <= GAUSSIAN_ROOT_KURTOSIS or natural)
 
 
 def estimate_noise(img: np.ndarray) -> NoiseEstimate:
-    """Estimate the std of additive white Gaussian noise in ``img`` (H x W x C, float, 0-255).
+    """Estimate the noise level function and RMS noise std of ``img`` (H x W x C, float, 0-255).
 
     Example:
         >>> import numpy as np
@@ -155,36 +532,137 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
         >>> ramp = np.tile(np.linspace(40, 200, 256), (256, 1))[..., None]
         >>> round(estimate_noise(ramp + rng.normal(0, 10, ramp.shape)).sigma)
         10
+        >>> shot = ramp + rng.normal(0, 1, ramp.shape) * np.sqrt(0.5 * ramp)  # variance 0.5 * I
+        >>> est = estimate_noise(shot)
+        >>> round(est.shot, 1), [round(s) for _, s in est.level_function[::2]]
+        (0.5, [5, 7, 9])
     """
     channels = img.shape[2]
     if min(img.shape[:2]) < 2 * BLOCK:
-        return NoiseEstimate(0.0, 0.0, None)
+        return _EMPTY
     img_blocks = to_blocks(img)
     if len(img_blocks) > MAX_BLOCKS:  # an even subsample: the statistics need a few thousand blocks
         img_blocks = img_blocks[np.linspace(0, len(img_blocks) - 1, MAX_BLOCKS).astype(int)]
-    blocks = img_blocks
-    means = img_blocks.mean(axis=(2, 3))  # (N, C) per-channel block means
-    clipped = ((img_blocks <= 0.0) | (img_blocks >= 255.0)).sum(axis=(2, 3))
+    n = len(img_blocks)
+    pixels = img_blocks.reshape(n, channels, BLOCK * BLOCK)
+    coef, means = _opponent_dct(pixels)
+    clipped = _clipped_counts(pixels)
     transform = opponent_colour() if channels == 3 else np.eye(channels, dtype=np.float32)
-    if channels == 3:
-        blocks = np.einsum("jc,ncxy->njxy", transform, img_blocks)
-    coef = block_dct(blocks).reshape(len(blocks), -1)
-    is_dc = np.zeros((channels, BLOCK * BLOCK), bool)
-    is_dc[:, 0] = True
-    is_dc = is_dc.reshape(-1)
-
     power = coef * coef
-    dof = max(3, round(NOISE_SUBSPACE_SHARE * (coef.shape[1] - channels)))
-    stat, bands = _noise_band_statistic(power, is_dc, dof)
-    # how much of the noise subspace each input channel carries, for the clipping correction
-    weights = (transform[bands // (BLOCK * BLOCK)] ** 2).mean(axis=0)
-    floor = _floor_sigma(stat, means, clipped, weights, dof)
 
-    kurt = None
-    if 0.5 <= floor < KURTOSIS_MAX_FLOOR:
-        margin = KURTOSIS_CLIP_MARGIN * floor
-        keep = np.all((means > margin) & (means < 255 - margin), axis=1)
-        kurt = _kurtosis_sigma(coef[keep][:, ~is_dc])
-    sigma = min(floor, kurt) if kurt is not None else floor
-    return NoiseEstimate(sigma=sigma, floor_sigma=floor, kurtosis_sigma=kurt)
+    mid = np.all((means > 20) & (means < 235), axis=1)
+    if clipped is not None:
+        mid &= clipped.sum(axis=1) == 0
+    if mid.sum() < 50:
+        mid = np.ones(n, bool)
+    subs = _subspaces(power, channels, mid, transform)
+    mean_intensity = float(means.mean())
 
+    def measure(sub: _Subspace):
+        lv = _levels(sub, means, clipped)
+        floor_sigma = float(np.sqrt(max(lv.a * mean_intensity + lv.b, 0.0)))
+        kurt, consistent = None, True
+        if floor_sigma >= 0.5 and (sub.width > 0 or floor_sigma < KURTOSIS_MAX_FLOOR):
+            kurt, consistent = _kurtosis_ratio(power, sub, lv, means)
+        return lv, floor_sigma, kurt, consistent
+
+    tried = 0
+    for sub in _accepted(subs):
+        lv, floor_sigma, kurt, consistent = measure(sub)
+        # a low-passed noise model must not be refuted by the kurtosis: texture as Gaussian as
+        # grass or gravel fits it too, and is no noise
+        if sub.width == 0 or floor_sigma < 0.5 or consistent:
+            break
+        tried += 1
+        if tried == 2:
+            sub = subs[0]
+            lv, floor_sigma, kurt, consistent = measure(sub)
+            break
+
+    scale = _kurtosis_scale(kurt) if kurt is not None and floor_sigma < KURTOSIS_MAX_FLOOR else 1.0
+    a, b = lv.a * scale, lv.b * scale
+    sigma = float(np.sqrt(max(a * mean_intensity + b, 0.0)))
+    kurt_sigma = None if kurt is None else float(np.sqrt(kurt) * floor_sigma)
+
+    # the level function, per input channel, at the blocks' plain mean intensity
+    levels: list[tuple[float, float]] = []
+    if lv.reported.any():
+        plain = means.mean(axis=1)
+        cnt = np.maximum(np.bincount(_bins(lv.intensity), weights=lv.flat, minlength=LEVEL_BINS), 1.0)
+        plain_bin = np.bincount(_bins(lv.intensity), weights=plain * lv.flat, minlength=LEVEL_BINS) / cnt
+        var_bin = (lv.level * sub.per_pixel + lv.a * (plain_bin - lv.bin_intensity)) * scale
+        for k in np.flatnonzero(lv.reported):
+            levels.append((round(float(plain_bin[k]), 2), round(float(np.sqrt(max(var_bin[k], 0.0))), 3)))
+        levels.sort()
+
+    return NoiseEstimate(
+        sigma=sigma,
+        floor_sigma=floor_sigma,
+        kurtosis_sigma=kurt_sigma,
+        level_function=tuple(levels),
+        shot=float(a),
+        read=float(b),
+        confidence=_confidence(sub, lv, power, floor_sigma, sigma),
+        noise_blur=float(sub.width),
+    )
+
+
+def _kurtosis_scale(kurt: float) -> float:
+    """Factor on the floor's NLF from the kurtosis fit's share of it: taken as is when low (a
+    texture floor), ignored near 1, where the two agree within the fit's own error."""
+    lo, hi = KURTOSIS_TRUST
+    if kurt <= lo:
+        return kurt
+    return float(min(kurt + (1.0 - kurt) * min((kurt - lo) / (hi - lo), 1.0), 1.0))
+
+
+def _bins(intensity: np.ndarray) -> np.ndarray:
+    return np.clip((intensity * (LEVEL_BINS / 256.0)).astype(np.intp), 0, LEVEL_BINS - 1)
+
+
+def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float) -> float:
+    """0-1: whether the blocks the NLF rests on look like noise alone, and agree with the kurtosis.
+
+    A block looks like noise alone when its whitened power is as high in its upper usable bands as
+    in its lower ones (F test at 1 %, plus a little for faint gradients): natural texture falls
+    with frequency, so textured blocks fail, and in a photo without any flat area (foliage,
+    gravel) nearly all of the NLF's flat blocks do. Evidence = (count of flat blocks passing) x
+    (their share of the flat blocks) x (agreement of the kurtosis fit with the floor). A floor
+    that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such."""
+    small = max(1.0 - floor_sigma / CONFIDENT_SIGMA, 0.0)
+    w_lo, w_hi = _confidence_bands(sub.width, len(sub.profile) // (BLOCK * BLOCK))
+    n_flat = int(np.count_nonzero(lv.flat))
+    if w_lo is None or n_flat == 0:
+        return float(small)
+    limit = _f_limit(sub.width, len(sub.profile) // (BLOCK * BLOCK))
+    pure = lv.flat & ((power @ w_lo) <= limit * (power @ w_hi) + PURE_SLACK)
+    n_pure = int(np.count_nonzero(pure))
+    c_count = 1.0 - np.exp(-n_pure / CONFIDENCE_BLOCKS)
+    c_share = min(max((n_pure / n_flat - PURE_SHARE[0]) / (PURE_SHARE[1] - PURE_SHARE[0]), 0.0), 1.0)
+    c_kurt = 1.0 - max(floor_sigma - sigma, 0.0) / (floor_sigma + 2.0)
+    return float(np.clip(max(c_count * c_share * c_kurt, small), 0.0, 1.0))
+
+
+@lru_cache(maxsize=16)
+def _confidence_bands(width: float, channels: int):
+    """Band weights (mean whitened power) of the lower and upper halves, by frequency, of the
+    usable bands above the gradient bands (u + v >= 3)."""
+    j = BLUR_CANDIDATES.index(width)
+    profile, usable, _ = _candidate_profiles(channels)[j]
+    u, v = np.divmod(np.arange(channels * BLOCK * BLOCK) % (BLOCK * BLOCK), BLOCK)
+    radius = np.hypot(u, v)
+    test = usable & (u + v >= 3)
+    if test.sum() < 8:
+        return None, None
+    split = np.median(radius[test])
+    lo, hi = test & (radius <= split), test & (radius > split)
+    w_lo = np.where(lo, 1.0 / (profile * lo.sum()), 0.0).astype(np.float32)
+    w_hi = np.where(hi, 1.0 / (profile * hi.sum()), 0.0).astype(np.float32)
+    return w_lo, w_hi
+
+
+@lru_cache(maxsize=16)
+def _f_limit(width: float, channels: int) -> float:
+    """99 % quantile of the ratio of the two band groups' mean powers under noise alone."""
+    w_lo, w_hi = _confidence_bands(width, channels)
+    return float(fdtri(int(np.count_nonzero(w_lo)), int(np.count_nonzero(w_hi)), 0.99))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as scipy_fft
 from scipy.ndimage import maximum_filter1d, median_filter
 
 from .spectrum import RadialSpectrum, radial_power_spectrum
@@ -55,17 +56,19 @@ def _confidence(factor: float, strength: float, spectrum: RadialSpectrum | None,
     return round(float(np.clip(min(absent, texture), 0.0, 1.0)), 3)
 
 
-def _line_strength(gray: np.ndarray, axis: int, grid: np.ndarray) -> np.ndarray | None:
-    """Strength of a spectral line at each grid frequency, along one axis."""
+def _line_strength(gray: np.ndarray, axis: int, grid: np.ndarray, first: np.ndarray | None = None) -> np.ndarray | None:
+    """Strength of a spectral line at each grid frequency, along one axis (``first``: the first
+    differences of ``gray`` along it, when the caller has them)."""
     if gray.shape[axis] - 3 < MIN_PROFILE:
         return None
     best = None
-    difference = gray
-    for _order in (1, 2, 3):
-        difference = np.diff(difference, axis=axis)  # each order from the last: one pass per order
+    difference = np.diff(gray, axis=axis) if first is None else first
+    for order in (1, 2, 3):
+        if order > 1:
+            difference = np.diff(difference, axis=axis)  # each order from the last: one pass per order
         profile = np.abs(difference).mean(axis=1 - axis)
         profile = (profile - profile.mean()) * np.hanning(len(profile))
-        spec = np.abs(np.fft.rfft(profile))
+        spec = np.abs(scipy_fft.rfft(profile, workers=1))
         freq = np.fft.rfftfreq(len(profile))
         # local background: median over a window of ~0.1 cycles/pixel
         width = max(5, int(0.1 * len(profile)) | 1)
@@ -103,11 +106,13 @@ def estimate_scale(
     jpeg_compressed: bool = False,
     spectrum: RadialSpectrum | None = None,
     noise_variance: float = 1.0 / 12.0,
+    differences: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ScaleEstimate:
     """Estimate the upsampling factor of a gray image (H x W, 0-255).
 
     ``spectrum`` is ``radial_power_spectrum(gray)``, when the caller already has it;
-    ``noise_variance``, that of the plane's white noise (for the confidence).
+    ``noise_variance``, that of the plane's white noise (for the confidence); ``differences``, the
+    first differences of ``gray`` along axes 0 and 1 (``transforms.first_differences``).
 
     Example:
         >>> import numpy as np
@@ -120,7 +125,8 @@ def estimate_scale(
         2.0
     """
     grid = np.arange(MIN_FREQ, 0.5 + 1e-9, GRID_STEP)
-    strengths = [_line_strength(gray, axis, grid) for axis in (0, 1)]
+    firsts = differences if differences is not None else (None, None)
+    strengths = [_line_strength(gray, axis, grid, firsts[axis]) for axis in (0, 1)]
     if strengths[0] is None or strengths[1] is None:
         return ScaleEstimate(1.0, 0.0, 0.0)
     strength = np.minimum(strengths[0], strengths[1])

@@ -69,3 +69,78 @@ def down_up(image: np.ndarray, factor: float, method: str = "bicubic") -> np.nda
     h, w = image.shape[:2]
     small = resize(image, (max(1, round(w / factor)), max(1, round(h / factor))), method)
     return resize(small, (w, h), method)
+
+
+def change_exposure(image: np.ndarray, gain: float) -> np.ndarray:
+    """Scale the stored sRGB values by ``gain`` (< 1 darker, > 1 brighter), then round and clip.
+
+    The gain acts on the stored 8-bit values, not in linear light: ``clip(rint(image * gain))``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.synthesize import change_exposure
+        >>> change_exposure(np.array([[10, 100, 200]], np.uint8), 1.5).tolist()
+        [[15, 150, 255]]
+    """
+    return _to_uint8(image.astype(np.float64) * float(gain))
+
+
+def add_haze(image: np.ndarray, transmission: float, airlight: float | tuple[float, float, float] = 230.0) -> np.ndarray:
+    """Blend toward the airlight with a uniform transmission ``t``: ``J * t + A * (1 - t)``.
+
+    The atmospheric scattering model of Koschmieder (as used by He, Sun and Tang 2009) with the same
+    depth everywhere; ``airlight`` is a gray level or an RGB triple on the 0-255 scale.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.synthesize import add_haze
+        >>> add_haze(np.zeros((1, 1, 3), np.uint8), 0.5, (200, 220, 240)).tolist()
+        [[[100, 110, 120]]]
+    """
+    t = float(transmission)
+    a = np.asarray(airlight, dtype=np.float64)
+    if a.ndim and image.ndim == 2:
+        a = a.mean()  # a gray image sees the airlight's mean level
+    return _to_uint8(image.astype(np.float64) * t + a * (1.0 - t))
+
+
+def add_colour_cast(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """Multiply each RGB channel by its gain (a white-balance error), then round and clip.
+
+    A gray ``(H, W)`` or one-channel image is returned unchanged: it has no colour to cast.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.synthesize import add_colour_cast
+        >>> add_colour_cast(np.full((1, 1, 3), 200, np.uint8), (1.25, 1.0, 0.8)).tolist()
+        [[[250, 200, 160]]]
+    """
+    if image.ndim == 2 or image.shape[2] == 1:
+        return image.copy()
+    g = np.asarray(gains, dtype=np.float64)
+    return _to_uint8(image.astype(np.float64) * g)
+
+
+def add_poisson_gaussian_noise(image: np.ndarray, a: float, b: float, seed: int | None = None) -> np.ndarray:
+    """Add signal-dependent sensor noise: ``y = a * Poisson(x / a) + N(0, b)`` per channel, then clip.
+
+    Photon shot noise (``a``, the gain: 0-255 units per counted photon) plus read noise (``b``, a
+    variance), so the noise variance at intensity ``x`` (0-255 scale) is ``a * x + b`` before
+    clipping to [0, 255] and rounding. ``a == 0`` leaves Gaussian read noise only.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.synthesize import add_poisson_gaussian_noise
+        >>> flat = np.full((200, 200), 100, np.uint8)
+        >>> noisy = add_poisson_gaussian_noise(flat, 0.5, 4.0, seed=0).astype(float)
+        >>> bool(abs(noisy.var() - (0.5 * 100 + 4)) < 2)  # variance a * x + b
+        True
+    """
+    if a < 0 or b < 0:
+        raise ValueError("a and b must be >= 0")
+    rng = np.random.default_rng(seed)
+    x = np.clip(image.astype(np.float64), 0.0, None)
+    y = a * rng.poisson(x / a) if a > 0 else x.copy()
+    if b > 0:
+        y = y + rng.normal(0.0, np.sqrt(b), image.shape)
+    return _to_uint8(y)

@@ -60,3 +60,33 @@ def test_gray_photo_stored_as_rgb(photos, sigma):
     gray = add_gaussian_noise(photos["camera"], sigma, seed=4)
     as_rgb = np.repeat(gray[..., None], 3, axis=2)
     assert estimate_degradation(as_rgb).noise_sigma == pytest.approx(estimate_degradation(gray).noise_sigma, abs=0.3)
+
+
+def test_clipped_variance_share_per_region_sigma():
+    means = np.array([128.0, 5.0, 250.0])
+    per_region = clipped_variance_share(means, np.array([10.0, 10.0, 3.0]))
+    assert per_region[1] == pytest.approx(clipped_variance_share(means[1:2], 10.0)[0])
+    assert per_region[2] == pytest.approx(clipped_variance_share(means[2:3], 3.0)[0])
+    assert per_region[0] == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("lo, hi, a, b", [(150, 250, 2.0, 4.0), (2, 80, 0.0, 100.0), (2, 80, 1.0, 36.0)])
+def test_level_function_near_clipping(lo, hi, a, b):
+    """Ramps running into 0 or 255: the levels there are corrected for the clipped noise."""
+    from rescap.degradation.synthesize import add_poisson_gaussian_noise
+
+    ramp = np.tile(np.linspace(lo, hi, 384), (256, 1)).round().astype(np.uint8)
+    est = estimate_noise(add_poisson_gaussian_noise(ramp, a, b, seed=1).astype(np.float32)[..., None])
+    levels = np.array(est.level_function)
+    assert len(levels) >= 3
+    expected = np.sqrt(a * levels[:, 0] + b)
+    assert np.all(np.abs(levels[:, 1] - expected) <= 0.1 * expected), (levels, expected)
+    assert levels[:, 0].min() < lo + 20 or levels[:, 0].max() > hi - 25  # a level near the clipped end
+    assert est.sigma == pytest.approx(np.sqrt(a * ramp.mean() + b), rel=0.05)
+
+
+def test_new_fields_on_tiny_and_flat_images():
+    tiny = estimate_noise(np.zeros((5, 7, 3), np.float32))
+    assert tiny.level_function == () and tiny.shot == 0.0 and tiny.read == 0.0 and tiny.confidence == 0.0
+    flat = estimate_noise(np.full((64, 64, 3), 77.0, np.float32))
+    assert flat.sigma == pytest.approx(0.0, abs=0.05) and flat.noise_blur == 0.0
