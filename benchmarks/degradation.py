@@ -239,6 +239,7 @@ def universal_section(ours, by_group, targets: Targets) -> None:
         fp = [c.file for c in clean if ours[c.file].found("exposure")]
         print(f"  clean photos read as badly exposed: {len(fp)} of {len(clean)} {fp[:5]}")
         targets.check("under-exposure detected, gain within 15 %", f"{good * 100:.1f} % >= 95 %", good >= 0.95)
+        targets.check("no exposure error on clean photos", f"{len(fp)} of {len(clean)}", not fp)
     haze = by_group["haze"]
     if haze:
         print("\n## Haze (dark-channel transmission)")
@@ -264,6 +265,7 @@ def universal_section(ours, by_group, targets: Targets) -> None:
                   f"(n={len(sub)}), hues {hues}")  # fmt: skip
         fp = [c.file for c in clean if ours[c.file].found("colour_cast")]
         print(f"  clean photos read as cast: {len(fp)} of {len(clean)} {fp[:5]}")
+        targets.check("no colour cast on clean photos", f"{len(fp)} of {len(clean)}", not fp)
 
 
 CONSISTENT = ("noise_sigma", "blur_sigma", "jpeg_quality", "scale_factor", "exposure_gain", "haze_transmission")

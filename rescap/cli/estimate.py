@@ -1,4 +1,4 @@
-"""``rescap estimate``: measure noise, blur, JPEG quality and upsampling of images."""
+"""``rescap estimate``: measure noise, blur, JPEG quality, upsampling, exposure, haze and colour cast of images."""
 
 from __future__ import annotations
 
@@ -31,10 +31,12 @@ def estimate(
 ) -> None:
     """Measure how images are degraded, from their pixels alone (no model weights).
 
-    Reports noise sigma (0-255 scale), Gaussian blur sigma (pixels), JPEG quality (1-100, or null
-    when there is no sign of JPEG) and upsampling factor, each with a severity in [0, 1] and a
-    level, plus an overall severity. Files that cannot be read get an error record; the others go
-    on, and the exit status is 1 if any failed.
+    Reports noise sigma (0-255 scale) with its level function, Gaussian blur sigma (pixels), JPEG
+    quality (1-100, or null when there is no sign of JPEG), upsampling factor, exposure gain, haze
+    transmission and colour cast, each with a confidence, a severity in [0, 1] and a level, plus an
+    overall severity. A value the image cannot support (blur on fog or sky) has confidence below
+    0.5, is marked "?" and counts as none. Files that cannot be read get an error record; the others
+    go on, and the exit status is 1 if any failed.
 
     Examples:
 

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import fft as scipy_fft
 from scipy.ndimage import maximum_filter1d, median_filter
 
+from .blur import TEXTURE_STD
 from .spectrum import RadialSpectrum, radial_power_spectrum
 
 # Line strength (peak over local median of the profile spectrum) needed on both axes.
@@ -43,7 +44,6 @@ class ScaleEstimate:
 # Confidence: a line at LINE_THRESHOLD gives 0.5 and one twice as strong 1. "No upsampling" is as
 # sure as the strongest line is weak, and as the image has texture for the trace to show in (the
 # same texture measure as blur's: the share of 64-pixel tiles with std >= 4 beyond the noise).
-TEXTURE_STD = 4.0
 TEXTURED_SHARE = (0.2, 0.5)
 
 

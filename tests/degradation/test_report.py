@@ -71,3 +71,46 @@ def test_noise_levels(sigma, level):
 def test_known_levels_for_common_cases():
     r = DegradationReport.from_measurements(noise_sigma=0.3, blur_sigma=2.0, jpeg_quality=95, scale_factor=4)
     assert (r.noise_level, r.blur_level, r.jpeg_level, r.scale_level) == ("none", "moderate", "none", "severe")
+
+
+def _readme_scales() -> dict[str, list[float]]:
+    """The README's severity table: for each row, the three boundaries (mild, moderate, severe)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = text.index("| | none | mild | moderate | severe |")
+    rows = {}
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        bounds = [float(c.split(" - ")[0].rstrip("x")) for c in cells[2:4]] + [float(cells[4].lstrip(">=< ").rstrip("x"))]
+        rows[cells[0].split(",")[0].split(" (")[0]] = bounds
+    return rows
+
+
+def test_readme_severity_table_matches_the_code():
+    import math
+
+    from rescap.degradation.report import colour_cast_severity, exposure_severity, haze_severity
+
+    measure = {
+        "noise sigma": noise_severity,
+        "blur sigma": blur_severity,
+        "upsampling": scale_severity,
+        "exposure": lambda stops: exposure_severity(2.0 ** -stops),
+        "haze": lambda density: haze_severity(1.0 - density),
+        "colour cast strength": colour_cast_severity,
+    }
+    rows = _readme_scales()
+    assert set(measure) <= set(rows), rows
+    for name, severity in measure.items():
+        for bound, level in zip(rows[name], ("mild", "moderate", "severe")):
+            assert level_of(severity(bound + 1e-6)).value == level, (name, bound)
+            below = level_of(severity(bound - 1e-3)).value
+            assert below != level, (name, bound)
+    # JPEG runs the other way: "71 - 90" is mild, "41 - 70" moderate, "<= 40" severe
+    assert [level_of(jpeg_severity(q)).value for q in (91, 90, 71, 70, 41, 40)] == [
+        "none", "mild", "mild", "moderate", "moderate", "severe"
+    ]
+    assert math.isclose(exposure_severity(0.5), exposure_severity(2.0))
