@@ -45,6 +45,7 @@ MISFIT_RATIO = 3.0
 # least squares) must be narrow: width FIT_SPREAD[0] px or less gives 1, FIT_SPREAD[1] or more 0.
 TEXTURE_STD = 4.0
 TEXTURED_SHARE = (0.42, 0.72)
+FULL_TILES = 4  # confidence is capped at tiles / FULL_TILES (a 64x64 image: 0.25)
 FIT_SPREAD = (0.3, 1.2)
 
 
@@ -127,4 +128,6 @@ def estimate_blur(
     sigma = float(np.sqrt(max(fit.total * fit.total - explained * explained, 0.0)))
     texture = _ramp(spectrum.textured_share(floor, TEXTURE_STD), TEXTURED_SHARE)
     precision = 1.0 - _ramp(fit.spread, FIT_SPREAD)
-    return BlurEstimate(sigma, fit.total, round(min(texture, precision), 3))
+    tiles = len(spectrum.tile_variance) if spectrum.tile_variance is not None else 0
+    size = min(1.0, tiles / FULL_TILES)  # one 64-pixel tile is a thin basis for any verdict
+    return BlurEstimate(sigma, fit.total, round(min(texture, precision, size), 3))

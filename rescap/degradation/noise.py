@@ -630,11 +630,14 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     (their share of the flat blocks) x (agreement of the kurtosis fit with the floor). A floor
     that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such."""
     small = max(1.0 - floor_sigma / CONFIDENT_SIGMA, 0.0)
-    w_lo, w_hi = _confidence_bands(sub.width, len(sub.profile) // (BLOCK * BLOCK))
+    # cameras blur their noise a little (0.5 px and less is read as white): judge blocks against
+    # the mildest blurred-noise profile, so such noise still counts as noise alone
+    width = max(sub.width, BLUR_CANDIDATES[1])
+    w_lo, w_hi = _confidence_bands(width, len(sub.profile) // (BLOCK * BLOCK))
     n_flat = int(np.count_nonzero(lv.flat))
     if w_lo is None or n_flat == 0:
         return float(small)
-    limit = _f_limit(sub.width, len(sub.profile) // (BLOCK * BLOCK))
+    limit = _f_limit(width, len(sub.profile) // (BLOCK * BLOCK))
     pure = lv.flat & ((power @ w_lo) <= limit * (power @ w_hi) + PURE_SLACK)
     n_pure = int(np.count_nonzero(pure))
     c_count = 1.0 - np.exp(-n_pure / CONFIDENCE_BLOCKS)

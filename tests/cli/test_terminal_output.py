@@ -150,3 +150,30 @@ def test_every_command_with_a_terminal_attached(folder, tmp_path, args, stdout_h
             assert sum(stdout_has in line for line in text.splitlines()) == 8  # one header line per image, path whole
     if terminal_has is not None:
         assert terminal_has in plain, plain[-2000:]
+
+
+def test_estimate_on_a_narrow_terminal_prints_whole_words(folder):
+    """Nine columns do not fit 80; each file gets a line of whole values and levels instead."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "LINES": "40", "TERM": "xterm-256color", "OMP_NUM_THREADS": "1"}
+    env.pop("CI", None)
+    first = sorted(folder.iterdir())[0]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rescap.cli", "estimate", str(first)], stdin=follower, stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=300) == 0
+    os.close(leader)
+    text = " ".join(seen.decode("utf-8", "replace").split())
+    assert "…" not in text
+    for words in ("noise σ", "blur σ", "exposure", "haze t", "overall"):
+        assert words in text, text

@@ -104,3 +104,18 @@ def test_upsampling_confidence(astronaut):
     assert native.scale_factor == 1 and native.scale_confidence >= 0.5
     flat = estimate_degradation(_ramp())
     assert flat.scale_factor == 1 and flat.scale_confidence < 0.5
+
+
+@pytest.mark.parametrize("sigma, blur", [(10, 0.5), (20, 0.6), (15, 0.7)])
+def test_noise_then_mild_blur_is_observed_noise(photos, sigma, blur):
+    """Camera pipelines blur their noise a little; it must still be reported, and with confidence."""
+    from rescap.degradation.synthesize import add_gaussian_noise
+
+    for name in ("astronaut", "coffee"):
+        report = estimate_degradation(gaussian_blur(add_gaussian_noise(photos[name], sigma, seed=1), blur))
+        assert report.noise_confidence >= 0.5, (name, report.noise_confidence)
+        assert report.noise_level.value != "none", (name, report.noise_sigma)
+
+
+def test_noise_on_dense_foliage_without_flat_areas_is_not_confident(photos):
+    assert estimate_degradation(photos["grass"]).noise_confidence < 0.5
