@@ -19,7 +19,6 @@ class RadialSpectrum:
     # per tile: variance left after removing its mean and a plane (its texture and noise, not its
     # shading), so a caller can tell a textured photo from fog, sky or a gradient
     tile_variance: np.ndarray | None = None
-    tile: int = TILE
 
     def textured_share(self, noise_variance: float, min_std: float) -> float:
         """Share of tiles whose texture, beyond ``noise_variance``, has a std of at least ``min_std``."""
@@ -85,4 +84,4 @@ def radial_power_spectrum(gray: np.ndarray, tile: int = TILE, n_bins: int = 48) 
     periodogram = (f.real**2 + f.imag**2).mean(axis=0).ravel() / energy
     index, centres, counts = _bins(tile, n_bins)
     sums = np.bincount(index, weights=periodogram, minlength=n_bins + 1)[:n_bins]
-    return RadialSpectrum(centres, sums / np.maximum(counts, 1), counts, np.maximum(tile_variance, 0.0), tile)
+    return RadialSpectrum(centres, sums / np.maximum(counts, 1), counts, np.maximum(tile_variance, 0.0))
