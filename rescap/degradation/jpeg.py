@@ -227,10 +227,22 @@ def _unclipped_blocks(y: np.ndarray, img: np.ndarray, offset: tuple[int, int], l
     return _gather_blocks(y, offset, index, nx) - 128.0
 
 
+def _without_repeats(blocks: np.ndarray) -> np.ndarray:
+    """The blocks that occur once. A slow ramp or a pattern repeats the same 8x8 block down whole
+    rows or columns, and its few distinct coefficient values then sit on some lattice by chance;
+    in a photo (JPEG or not) blocks with texture never repeat exactly, and flat ones carry no
+    lattice evidence anyway."""
+    if len(blocks) < 2:
+        return blocks
+    rows = np.ascontiguousarray(blocks.reshape(len(blocks), -1)).view(np.dtype((np.void, 4 * BLOCK * BLOCK)))[:, 0]
+    _, index, counts = np.unique(rows, return_index=True, return_counts=True)
+    return blocks[np.sort(index[counts == 1])]
+
+
 def _estimate_at(
     y: np.ndarray, img: np.ndarray, offset: tuple[int, int], max_blocks: int = 0
 ) -> tuple[int, float, tuple[float, float]]:
-    blocks = _unclipped_blocks(y, img, offset, max_blocks or MAX_BLOCKS)
+    blocks = _without_repeats(_unclipped_blocks(y, img, offset, max_blocks or MAX_BLOCKS))
     if len(blocks) < 16:
         return 0, 0.0, (0.0, 0.0)
     coef = block_dct(blocks).reshape(len(blocks), -1)

@@ -64,8 +64,9 @@ def test_strong_blur_is_not_biased_low(photos):
         _ramp(64),
         _ramp(384),
         np.uint8(np.clip(np.hypot(*np.mgrid[-128:128, -128:128]) * 1.4, 0, 255)),
+        np.uint8(np.rint(np.tile(np.linspace(0, 255, 2000), (256, 1)))),  # a staircase: blocks repeat down columns
     ],
-    ids=["solid-red", "solid-green", "tiny", "ramp64", "ramp384", "radial"],
+    ids=["solid-red", "solid-green", "tiny", "ramp64", "ramp384", "radial", "slow-ramp"],
 )
 def test_flat_pictures_are_never_jpeg(picture):
     report = estimate_degradation(picture)
