@@ -72,6 +72,10 @@ COMB_CLIP_STOPS = 1.0
 # at the detection threshold (EXPOSURE_ANCHORS' first level, in stops), and stays there.
 CLIPPED_ONLY_CONFIDENCE = 0.9 * CONFIDENT
 DETECTION_STOPS = EXPOSURE_ANCHORS[1][0]
+# Gains read from the highlights alone in this range are mild darkness that a dusk, fog or
+# low-key scene shows by nature (the foggy-lake wallpapers read 0.78-0.8): not confident. Below
+# it the darkness is too strong to be the scene's own; above it the level is none anyway.
+AMBIGUOUS_DARK = (0.7, 2.0 ** -DETECTION_STOPS)
 MAX_PIXELS = 262144  # larger images are read on an even sample of about this many pixels
 # Relative contrast (P99 - P1) / P99 at which the confidence is full.
 FULL_CONTRAST = 0.5
@@ -168,6 +172,10 @@ def estimate_exposure(pixels: np.ndarray) -> ExposureEstimate:
         over = _clipped_gain(bright)
         weak = np.interp(np.log2(over), [0.0, DETECTION_STOPS], [1.0, CLIPPED_ONLY_CONFIDENCE])
         confidence = min(confidence, float(weak))
+    if pile is None and AMBIGUOUS_DARK[0] < under < AMBIGUOUS_DARK[1]:
+        # slightly dark with no clipped highlight to anchor it: dusk, fog and low-key scenes read
+        # the same as a mild under-exposure, so this is not an observation
+        confidence = min(confidence, CLIPPED_ONLY_CONFIDENCE)
     gain = float(np.clip(under * over, MIN_GAIN, MAX_GAIN))
     return ExposureEstimate(
         gain=gain, dark_clipped_share=dark, bright_clipped_share=bright, confidence=confidence

@@ -120,3 +120,16 @@ def test_noise_then_mild_blur_is_observed_noise(photos, sigma, blur):
 
 def test_noise_on_dense_foliage_without_flat_areas_is_not_confident(photos):
     assert estimate_degradation(photos["grass"]).noise_confidence < 0.5
+
+
+def test_mild_darkness_without_highlights_is_not_called_underexposure(photos):
+    """Dusk, fog and low-key scenes are a little dark by nature; only clear under-exposure counts."""
+    from rescap.degradation.synthesize import change_exposure
+
+    for name in ("astronaut", "coffee"):
+        # a dim scene: no clipped highlight anywhere (a blur spreads the photo's white pile), all a bit dark
+        dim = change_exposure(gaussian_blur(photos[name], 1.5), 0.7)
+        mild = estimate_degradation(dim)
+        assert not mild.found("exposure"), (name, mild.exposure_gain, mild.exposure_confidence)
+        strong = estimate_degradation(change_exposure(photos[name], 0.4))
+        assert strong.found("exposure") and abs(strong.exposure_gain / 0.4 - 1) <= 0.15, (name, strong.exposure_gain)
