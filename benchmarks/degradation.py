@@ -77,6 +77,14 @@ def share(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def by_value(cases, key):
+    """``[(value, cases with that value), ...]`` in increasing value, ``key`` a function of a case."""
+    groups = defaultdict(list)
+    for c in cases:
+        groups[key(c)].append(c)
+    return sorted(groups.items())
+
+
 class Targets:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, bool]] = []
@@ -127,8 +135,7 @@ def noise_section(ours, sk, by_group, targets: Targets) -> None:
         print(f"  RMS sigma within 15 % (or 1.0): rescap {share(rms_ok) * 100:.1f} %, skimage {share(rms_sk) * 100:.1f} % of {len(pg)}")
         print(f"  levels within 15 % (or 1.0) of sqrt(a*I + b): {share(level_ok) * 100:.1f} % of {n_levels} levels; "
               f"{without} images with no level function")  # fmt: skip
-        for a in sorted({c.extra["a"] for c in pg}):
-            sub = [c for c in pg if c.extra["a"] == a]
+        for a, sub in by_value(pg, lambda c: c.extra["a"]):
             shots = [ours[c.file].noise_shot for c in sub]
             print(f"    a={a:<5g} n={len(sub):<3} shot read back: median {np.median(shots):.2f}")
         targets.check("Poisson-Gaussian RMS sigma within 15 %", f"{share(rms_ok) * 100:.1f} % (skimage {share(rms_sk) * 100:.1f} %)", share(rms_ok) >= 0.9)
@@ -150,8 +157,7 @@ def blur_section(ours, by_group, targets: Targets) -> None:
     flat_names = set(synthetic_set.FLAT_PHOTOS)
     blur = by_group["blur"]
     print(f"  {'applied':<10}{'mean est':>10}{'sd':>8}{'MAE':>8}{'MAE conf':>10}{'confident':>11}")
-    for s in sorted({c.blur_sigma for c in blur}):
-        sub = [c for c in blur if c.blur_sigma == s and c.base not in flat_names]
+    for s, sub in by_value([c for c in blur if c.base not in flat_names], lambda c: c.blur_sigma):
         v = np.array([ours[c.file].blur_sigma for c in sub])
         conf = [c for c in sub if ours[c.file].blur_confidence >= CONFIDENT]
         print(f"  {s:<10g}{v.mean():>10.2f}{v.std():>8.2f}{np.abs(v - s).mean():>8.2f}"
@@ -168,8 +174,8 @@ def blur_section(ours, by_group, targets: Targets) -> None:
     print(f"  textured photos confident: {tex_conf * 100:.1f} %; bias at 3.5: {bias:+.2f}")
     print(f"  flat photos ({', '.join(sorted(flat_names))}) and flat pictures: {len(flats)} cases, "
           f"confidence max {max(flat_conf, default=0):.2f}, share >= {CONFIDENT}: {share(c >= CONFIDENT for c in flat_conf) * 100:.1f} %")  # fmt: skip
-    for f in sorted({c.scale_factor for c in by_group["scale"]}):
-        v = [ours[c.file].blur_sigma for c in by_group["scale"] if c.scale_factor == f]
+    for f, sub in by_value(by_group["scale"], lambda c: c.scale_factor):
+        v = [ours[c.file].blur_sigma for c in sub]
         print(f"  reported on x{f:g} resampled, no blur: mean {mae(v):.2f}, max {max(v):.2f}")
     print(f"  reported on clean images: mean {mae(ours[c.file].blur_sigma for c in by_group['clean']):.2f}")
     print(f"  reported on noisy images (no blur): mean {mae(ours[c.file].blur_sigma for c in by_group['noise']):.2f}")
@@ -186,8 +192,7 @@ def jpeg_section(ours, by_group, targets: Targets) -> None:
     exact = share(ours[c.file].jpeg_quality == c.jpeg_quality for c in files)
     print(f"  .jpg files: {exact * 100:.1f} % exact over {len(files)} files")
     pngs = by_group["jpeg_png"]
-    for q in sorted({c.jpeg_quality for c in pngs}):
-        sub = [c for c in pngs if c.jpeg_quality == q]
+    for q, sub in by_value(pngs, lambda c: c.jpeg_quality):
         det = [c for c in sub if ours[c.file].jpeg_quality is not None]
         print(f"    q{q:<4} detected {len(det)}/{len(sub)}  MAE {mae(abs(ours[c.file].jpeg_quality - q) for c in det):.2f}")
     upto90 = [c for c in pngs if c.jpeg_quality <= 90]
@@ -214,8 +219,7 @@ def jpeg_section(ours, by_group, targets: Targets) -> None:
 def scale_section(ours, cases, targets: Targets) -> None:
     print("\n## Scale factor: share within +-0.5")
     scored = [c for c in cases if c.group != "flat"]
-    for key in sorted({(c.group, c.scale_factor) for c in scored}):
-        sub = [c for c in scored if (c.group, c.scale_factor) == key]
+    for key, sub in by_value(scored, lambda c: (c.group, c.scale_factor)):
         ok = share(abs(ours[c.file].scale_factor - c.scale_factor) <= 0.5 for c in sub)
         print(f"  {key[0]:<10} x{key[1]:<5g} {ok * 100:6.1f} %  (n={len(sub)})")
     ok = share(abs(ours[c.file].scale_factor - c.scale_factor) <= 0.5 for c in scored)
@@ -229,8 +233,7 @@ def universal_section(ours, by_group, targets: Targets) -> None:
     if exposure:
         print("\n## Exposure (gain on the stored values)")
         under = [c for c in exposure if c.exposure_gain < 1]
-        for g in sorted({c.exposure_gain for c in exposure}):
-            sub = [c for c in exposure if c.exposure_gain == g]
+        for g, sub in by_value(exposure, lambda c: c.exposure_gain):
             est = np.array([ours[c.file].exposure_gain for c in sub])
             det = share(ours[c.file].found("exposure") for c in sub)
             print(f"  gain {g:<4g} detected {det * 100:5.1f} %  estimate median {np.median(est):.2f}, "
@@ -243,8 +246,7 @@ def universal_section(ours, by_group, targets: Targets) -> None:
     haze = by_group["haze"]
     if haze:
         print("\n## Haze (dark-channel transmission)")
-        for t in sorted({c.haze_transmission for c in haze}):
-            sub = [c for c in haze if c.haze_transmission == t]
+        for t, sub in by_value(haze, lambda c: c.haze_transmission):
             est = [ours[c.file].haze_transmission for c in sub]
             print(f"  t {t:<4g} detected {share(ours[c.file].found('haze') for c in sub) * 100:5.1f} %  "
                   f"estimate MAE {mae(abs(e - t) for e in est):.2f}")  # fmt: skip
@@ -258,8 +260,7 @@ def universal_section(ours, by_group, targets: Targets) -> None:
     cast = by_group["cast"]
     if cast:
         print("\n## Colour cast (informational)")
-        for gains in sorted({c.cast_gains for c in cast}):
-            sub = [c for c in cast if c.cast_gains == gains]
+        for gains, sub in by_value(cast, lambda c: c.cast_gains):
             hues = sorted({ours[c.file].colour_cast_hue for c in sub if ours[c.file].found("colour_cast")})
             print(f"  gains {gains}: detected {share(ours[c.file].found('colour_cast') for c in sub) * 100:5.1f} % "
                   f"(n={len(sub)}), hues {hues}")  # fmt: skip

@@ -40,9 +40,8 @@ _EXPOSURE_TERMS = {
 
 
 def _exposure_part(report: DegradationReport) -> str:
-    if report.exposure_gain < 1.0:
-        return f"brighten by {1.0 / report.exposure_gain:.1f}x"
-    return f"darken by {report.exposure_gain:.1f}x"
+    factor, direction = report.exposure_off()  # type: ignore[misc]  # only asked when exposure was found
+    return f"{'brighten' if direction == 'dark' else 'darken'} by {factor:.1f}x"
 
 
 def _colour_cast_part(report: DegradationReport) -> str:

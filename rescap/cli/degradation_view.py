@@ -21,7 +21,8 @@ class Reading:
 
 
 def _exposure(r) -> str:
-    return r.exposure_phrase().replace("too ", "")
+    off = r.exposure_off()
+    return "normal" if off is None else f"{off[0]:.1f}x {off[1]}"
 
 
 _QUANTITIES = (

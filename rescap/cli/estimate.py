@@ -93,15 +93,15 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
     from rich.table import Table
 
     from .console import stdout_console
-
     from .degradation_view import COLUMNS, UNCERTAIN_NOTE, one_line, readings
 
     console = stdout_console()
+    any_uncertain = any(not isinstance(r, BaseException) and r.uncertain() for _, r in rows)  # type: ignore[attr-defined]
     if console.width < NARROW:  # too narrow for nine columns: one line per file
         for file, r in rows:
             text = f"error: {error_text(r)}" if isinstance(r, BaseException) else one_line(r)
             console.print(f"[bold]{escape(file)}[/]\n  {escape(text)}", highlight=False)
-        if any(not isinstance(r, BaseException) and r.uncertain() for _, r in rows):  # type: ignore[attr-defined]
+        if any_uncertain:
             console.print(UNCERTAIN_NOTE, highlight=False)
         return
 
@@ -114,15 +114,12 @@ def _print_table(rows: list[tuple[str, object]]) -> None:
         style = "dim" if uncertain else _LEVEL_STYLE[level]
         return f"{escape(value)}\n[{style}]{level}[/]"
 
-    any_uncertain = False
     for file, r in rows:
         file = escape(file)
         if isinstance(r, BaseException):
             table.add_row(file, f"[red]error: {escape(error_text(r))}[/]", *[""] * (len(COLUMNS) - 1))
             continue
-        shown = readings(r)
-        any_uncertain |= any(x.uncertain for x in shown)
-        table.add_row(file, *(cell(x.text(), x.level, x.uncertain) for x in shown))
+        table.add_row(file, *(cell(x.text(), x.level, x.uncertain) for x in readings(r)))
     console.print(table)
     if any_uncertain:
         console.print(UNCERTAIN_NOTE, highlight=False)

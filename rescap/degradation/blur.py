@@ -38,12 +38,10 @@ REFIT_SIGMA = 1.3
 FINE_TILE = 128
 MISFIT_RATIO = 3.0
 
-# Confidence. Texture: share of 64-pixel tiles with texture of std >= TEXTURE_STD (8-bit levels)
-# beyond the noise; fog, sky and gradients have few such tiles, and a spectrum made mostly of them
-# says nothing about blur. The share maps linearly from TEXTURED_SHARE[0] (confidence 0) to
-# TEXTURED_SHARE[1] (1). Fit: the one-standard-error interval of the fitted std (from the weighted
+# Confidence. Texture: the share of textured 64-pixel tiles (``RadialSpectrum.textured_share``);
+# a spectrum made mostly of fog, sky or gradient says nothing about blur. The share maps linearly
+# from TEXTURED_SHARE[0] (confidence 0) to TEXTURED_SHARE[1] (1). Fit: the one-standard-error interval of the fitted std (from the weighted
 # least squares) must be narrow: width FIT_SPREAD[0] px or less gives 1, FIT_SPREAD[1] or more 0.
-TEXTURE_STD = 4.0
 TEXTURED_SHARE = (0.42, 0.72)
 FULL_TILES = 4  # confidence is capped at tiles / FULL_TILES (a 64x64 image: 0.25)
 FIT_SPREAD = (0.3, 1.2)
@@ -126,7 +124,7 @@ def estimate_blur(
             fit = fine
     explained = SHARP_SIGMA if scale_factor <= 1.0 else UPSAMPLED_SIGMA * scale_factor
     sigma = float(np.sqrt(max(fit.total * fit.total - explained * explained, 0.0)))
-    texture = _ramp(spectrum.textured_share(floor, TEXTURE_STD), TEXTURED_SHARE)
+    texture = spectrum.texture_support(floor, TEXTURED_SHARE)
     precision = 1.0 - _ramp(fit.spread, FIT_SPREAD)
     tiles = len(spectrum.tile_variance) if spectrum.tile_variance is not None else 0
     size = min(1.0, tiles / FULL_TILES)  # one 64-pixel tile is a thin basis for any verdict

@@ -63,6 +63,7 @@ def estimate_degradation(
     noise_sigma = noise.sigma
     gray = luminance(pixels)
     differences = first_differences(gray)
+    # searched for JPEG files too: its grid finds the blocks after EXIF rotation moved them
     from_pixels = estimate_jpeg_from_pixels(pixels, gray, differences)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality

@@ -113,7 +113,7 @@ def colour_cast_severity(strength: float) -> float:
     return _interp(strength, COLOUR_CAST_ANCHORS)
 
 
-def weighted_by_confidence(severity: float, confidence: float) -> float:
+def observed_severity(severity: float, confidence: float) -> float:
     """A severity counts only when its measurement was observed (confidence >= ``CONFIDENT``)."""
     return severity if confidence >= CONFIDENT else 0.0
 
@@ -215,7 +215,7 @@ class DegradationReport(BaseModel):
         }
         confidence = {k: round(float(details.pop(f"{k}_confidence", 1.0)), 3) for k in KINDS}
         # levels are read off the rounded severities, so a report never contradicts itself
-        sev = {k: round(weighted_by_confidence(v, confidence[k]), 3) for k, v in raw.items()}
+        sev = {k: round(observed_severity(v, confidence[k]), 3) for k, v in raw.items()}
         overall = 1.0 - float(np.prod([1.0 - s for s in sev.values()]))
         return cls(
             noise_sigma=round(float(noise_sigma), 2),
@@ -244,13 +244,18 @@ class DegradationReport(BaseModel):
         """Whether ``kind`` is both observed and present (its level is not none)."""
         return self.observed(kind) and getattr(self, f"{kind}_level") != DegradationLevel.none
 
-    def exposure_phrase(self) -> str:
-        """``2.5x too dark``, ``1.7x too bright`` or ``normal`` (when the level is none)."""
+    def exposure_off(self) -> tuple[float, str] | None:
+        """``(2.5, "dark")`` for a gain of 0.4, ``(1.7, "bright")`` for 1.7; None when the level is none."""
         if self.exposure_level == DegradationLevel.none:
-            return "normal"
+            return None
         if self.exposure_gain < 1.0:
-            return f"{1.0 / self.exposure_gain:.1f}x too dark"
-        return f"{self.exposure_gain:.1f}x too bright"
+            return 1.0 / self.exposure_gain, "dark"
+        return self.exposure_gain, "bright"
+
+    def exposure_phrase(self) -> str:
+        """``2.5x too dark``, ``1.7x too bright`` or ``normal``."""
+        off = self.exposure_off()
+        return "normal" if off is None else f"{off[0]:.1f}x too {off[1]}"
 
     def uncertain(self) -> list[str]:
         """The kinds measured without confidence, in ``KINDS`` order."""

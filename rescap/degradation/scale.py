@@ -23,7 +23,6 @@ import numpy as np
 from scipy import fft as scipy_fft
 from scipy.ndimage import maximum_filter1d, median_filter
 
-from .blur import TEXTURE_STD
 from .spectrum import RadialSpectrum, radial_power_spectrum
 
 # Line strength (peak over local median of the profile spectrum) needed on both axes.
@@ -42,8 +41,8 @@ class ScaleEstimate:
 
 
 # Confidence: a line at LINE_THRESHOLD gives 0.5 and one twice as strong 1. "No upsampling" is as
-# sure as the strongest line is weak, and as the image has texture for the trace to show in (the
-# same texture measure as blur's: the share of 64-pixel tiles with std >= 4 beyond the noise).
+# sure as the strongest line is weak, and as the image has texture for the trace to show in
+# (``RadialSpectrum.texture_support`` between these shares of textured tiles).
 TEXTURED_SHARE = (0.2, 0.5)
 
 
@@ -51,8 +50,7 @@ def _confidence(factor: float, strength: float, spectrum: RadialSpectrum | None,
     if factor > 1.0:
         return round(float(np.clip(strength / (2 * LINE_THRESHOLD), 0.0, 1.0)), 3)
     absent = 1.0 - strength / (2 * LINE_THRESHOLD)
-    share = spectrum.textured_share(noise_variance, TEXTURE_STD) if spectrum is not None else 0.0
-    texture = (share - TEXTURED_SHARE[0]) / (TEXTURED_SHARE[1] - TEXTURED_SHARE[0])
+    texture = spectrum.texture_support(noise_variance, TEXTURED_SHARE) if spectrum is not None else 0.0
     return round(float(np.clip(min(absent, texture), 0.0, 1.0)), 3)
 
 

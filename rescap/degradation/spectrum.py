@@ -9,6 +9,9 @@ import numpy as np
 from scipy import fft as scipy_fft
 
 TILE = 64
+# A tile is textured when its std, beyond the noise and after removing its mean and plane, is at
+# least this many 8-bit levels; fog, sky and gradients have few such tiles.
+TEXTURE_STD = 4.0
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,17 @@ class RadialSpectrum:
     # shading), so a caller can tell a textured photo from fog, sky or a gradient
     tile_variance: np.ndarray | None = None
 
-    def textured_share(self, noise_variance: float, min_std: float) -> float:
+    def textured_share(self, noise_variance: float, min_std: float = TEXTURE_STD) -> float:
         """Share of tiles whose texture, beyond ``noise_variance``, has a std of at least ``min_std``."""
         if self.tile_variance is None or len(self.tile_variance) == 0:
             return 0.0
         return float(np.mean(self.tile_variance - noise_variance >= min_std * min_std))
+
+    def texture_support(self, noise_variance: float, shares: tuple[float, float]) -> float:
+        """How much texture there is to measure from, in [0, 1]: the textured share mapped linearly
+        from ``shares[0]`` (0) to ``shares[1]`` (1)."""
+        lo, hi = shares
+        return float(np.clip((self.textured_share(noise_variance) - lo) / (hi - lo), 0.0, 1.0))
 
 
 @lru_cache(maxsize=2)

@@ -18,12 +18,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_with_terminal(args: list[str], stdout, timeout: int = 300) -> tuple[int, str]:
-    """Run ``rescap ARGS`` with stdin/stderr on a pseudo-terminal and stdout as given; returns (code, terminal text)."""
+def run_with_terminal(args: list[str], stdout=None, timeout: int = 300) -> tuple[int, str]:
+    """Run ``rescap ARGS`` with stdin/stderr on a pseudo-terminal and stdout as given (None: the
+    terminal too); returns (code, terminal text)."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color", "OMP_NUM_THREADS": "1"}
     env.pop("CI", None)
-    proc = subprocess.Popen([sys.executable, "-m", "rescap.cli", *args], stdin=follower, stdout=stdout, stderr=follower, env=env)
+    out = follower if stdout is None else stdout
+    proc = subprocess.Popen([sys.executable, "-m", "rescap.cli", *args], stdin=follower, stdout=out, stderr=follower, env=env)
     os.close(follower)
     seen = b""
     while True:
@@ -154,26 +156,9 @@ def test_every_command_with_a_terminal_attached(folder, tmp_path, args, stdout_h
 
 def test_estimate_on_a_narrow_terminal_prints_whole_words(folder):
     """Nine columns do not fit 80; each file gets a line of whole values and levels instead."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "80", "LINES": "40", "TERM": "xterm-256color", "OMP_NUM_THREADS": "1"}
-    env.pop("CI", None)
-    first = sorted(folder.iterdir())[0]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rescap.cli", "estimate", str(first)], stdin=follower, stdout=follower, stderr=follower, env=env
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert proc.wait(timeout=300) == 0
-    os.close(leader)
-    text = " ".join(seen.decode("utf-8", "replace").split())
+    code, seen = run_with_terminal(["estimate", str(sorted(folder.iterdir())[0])])
+    assert code == 0
+    text = " ".join(seen.split())
     assert "…" not in text
     for words in ("noise σ", "blur σ", "exposure", "haze t", "overall"):
         assert words in text, text
