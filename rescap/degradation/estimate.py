@@ -15,7 +15,7 @@ from .noise import estimate_noise
 from .report import DegradationReport, NoiseLevel
 from .scale import estimate_scale
 from .spectrum import radial_power_spectrum
-from .transforms import first_differences, luminance
+from .transforms import luminance
 from ..images import ImageInput, load_image
 from ..limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
@@ -62,9 +62,8 @@ def estimate_degradation(
     noise = estimate_noise(pixels)
     noise_sigma = noise.sigma
     gray = luminance(pixels)
-    differences = first_differences(gray)
     # searched for JPEG files too: its grid finds the blocks after EXIF rotation moved them
-    from_pixels = estimate_jpeg_from_pixels(pixels, gray, differences)
+    from_pixels = estimate_jpeg_from_pixels(pixels, gray)
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
         jpeg_confidence = 1.0  # read from the file, not inferred
@@ -75,7 +74,7 @@ def estimate_degradation(
     levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
-        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid)
+        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid, gray)
         if before is not None and before > noise_sigma:
             levels = ()  # measured after compression: the level function no longer describes the sensor
             noise_sigma = before
@@ -83,8 +82,7 @@ def estimate_degradation(
     floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(
-        gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance,
-        differences=differences,
+        gray, jpeg_compressed=jpeg_quality is not None, spectrum=spectrum, noise_variance=floor_variance
     )
     blur = estimate_blur(spectrum, floor_variance, scale.factor, gray)
     exposure = estimate_exposure(pixels)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from .transforms import block_dct, luminance, to_blocks
+from .pooling import block_extrema
+from .transforms import BLOCK, block_dct, luminance, to_blocks
 
 _ROW, _COL = np.divmod(np.arange(64), 8)
 # zigzag order of the 64 natural-order indices
@@ -30,11 +31,14 @@ TEXTURE_SLOPE = -0.3
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
 
 
-def estimate_noise_under_jpeg(img: np.ndarray, luma_table: np.ndarray, grid: tuple[int, int]) -> float | None:
+def estimate_noise_under_jpeg(
+    img: np.ndarray, luma_table: np.ndarray, grid: tuple[int, int], luma: np.ndarray | None = None
+) -> float | None:
     """Std (0-255, per RGB channel) of the noise before JPEG compression, or None when none is seen.
 
     ``img`` is H x W x C (0-255), ``luma_table`` the 64 luma steps in natural order, ``grid`` the
-    (row, column) offset of the 8x8 block grid.
+    (row, column) offset of the 8x8 block grid; ``luma``, ``transforms.luminance(img)`` when the
+    caller has it.
 
     Example:
         >>> import numpy as np
@@ -47,10 +51,10 @@ def estimate_noise_under_jpeg(img: np.ndarray, luma_table: np.ndarray, grid: tup
         20
     """
     table = np.asarray(luma_table, dtype=np.float32).reshape(64)
-    y = luminance(img)[..., None] - 128.0
+    y = (luminance(img) if luma is None else luma)[..., None] - 128.0
     blocks = to_blocks(y, grid)[:, 0]
-    clipped = np.any((img <= 0) | (img >= 255), axis=2)[..., None].astype(np.float32)
-    blocks = blocks[to_blocks(clipped, grid)[:, 0].max(axis=(1, 2)) == 0]
+    lo, hi = block_extrema(img[grid[0] :, grid[1] :], BLOCK)  # the same blocks, in the same order
+    blocks = blocks[((lo > 0) & (hi < 255)).ravel()]
     if len(blocks) < 40:
         return None
     coef = block_dct(blocks).reshape(len(blocks), 64)

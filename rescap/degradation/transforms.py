@@ -48,9 +48,3 @@ def luminance(img: np.ndarray) -> np.ndarray:
         return np.asarray(img[..., 0], dtype=np.float32)
     r, g, b = (np.asarray(img[..., i], dtype=np.float32) for i in range(3))
     return 0.299 * r + 0.587 * g + 0.114 * b
-
-
-def first_differences(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbour differences of a 2-D plane along axis 0 and axis 1 (shared by the JPEG grid and
-    upsampling estimators, which both look at how neighbour steps repeat)."""
-    return np.diff(gray, axis=0), np.diff(gray, axis=1)
