@@ -39,6 +39,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("eval", ("torch", "pyiqa", "matplotlib"), "rescap bench: image-quality metrics (pyiqa) and report plots"),
         Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
         Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),
+        Extra("serve", ("fastapi", "uvicorn", "prometheus_client", "python_multipart"), "rescap serve: the OpenAI-compatible captioning service"),
     )
 }
 # the two groups pyproject.toml also declares: everything, and everything a developer runs the tests with

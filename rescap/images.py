@@ -233,6 +233,33 @@ def load_image(
     return LoadedImage(np.ascontiguousarray(pixels), width, height, tables, box is not None)
 
 
+def check_image_bytes(data: bytes, max_pixels: int) -> tuple[int, int, str]:
+    """(width, height, format) of an encoded image, from its header alone: refuses what is not an
+    image and what declares more than ``max_pixels`` pixels (a decompression bomb) before any
+    pixel is decoded. For servers that take images from the network.
+
+    Example:
+        >>> buf = io.BytesIO(); Image.new("RGB", (40, 30)).save(buf, "PNG")
+        >>> check_image_bytes(buf.getvalue(), 10_000)
+        (40, 30, 'PNG')
+    """
+    if not data:
+        raise ImageLoadError("empty image data")
+    try:
+        with _pillow_limit(max_pixels), Image.open(io.BytesIO(data)) as im:
+            width, height, fmt = im.size[0], im.size[1], im.format or "unknown"
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image refused as a possible decompression bomb: {exc}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError("not a readable image (PNG, JPEG, WebP, TIFF, BMP...)") from exc
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,} "
+            "(a possible decompression bomb)"
+        )
+    return width, height, fmt
+
+
 def _open_checked(source: Any) -> Image.Image:
     """``Image.open`` with the decompression-bomb limit checked on the header, per call."""
     with _pillow_limit(DEFAULT_MAX_IMAGE_PIXELS):

@@ -16,6 +16,7 @@ from . import estimate as estimate_cmd
 from . import extras as extras_cmd
 from . import recaption as recaption_cmd
 from . import restore as restore_cmd
+from . import serve as serve_cmd
 
 try:  # newer typer carries its own copy of click
     from typer._click.exceptions import ClickException as _ClickException
@@ -128,6 +129,7 @@ app.command("prompt", short_help="Show the exact strings a restorer receives for
 app.command("restore", short_help="Caption and restore images (or write the restorer's prompt files).")(restore_cmd.restore)
 app.command("recaption", short_help="Re-caption a whole dataset, resumably, locally or on Ray.")(recaption_cmd.recaption)
 app.command("bench", short_help="Compare caption policies on your restorer: outputs, metrics, report.html.")(bench_cmd.bench)
+app.command("serve", short_help="Serve captions over HTTP: OpenAI-compatible, with dynamic batching.")(serve_cmd.serve)
 app.command("extras", short_help="List the optional extras and whether each is installed.")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends", short_help="VLM backends: list them, or check one on a test image.")
 app.add_typer(adapters_cmd.app, name="adapters", short_help="Restorer adapters: list them, or show how one takes text.")

@@ -113,3 +113,27 @@ def parse_backend_options(pairs: Optional[List[str]], api_key_env: Optional[str]
     if api_key_env:
         options["api_key_env"] = api_key_env
     return options
+
+
+# -- rescap serve ----------------------------------------------------------------------------
+HOST = typer.Option("127.0.0.1", "--host", help="Address to bind; 127.0.0.1 (default) serves this machine only.")
+PORT = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on.")
+MAX_BATCH = typer.Option(8, "--max-batch", min=1, help="Most images captioned in one batched VLM call.")
+MAX_WAIT_MS = typer.Option(10.0, "--max-wait-ms", min=0.0, help="How long the first image of a batch waits for others (ms).")
+MAX_QUEUE = typer.Option(256, "--max-queue", min=1, help="Images that may wait for a batch; beyond it requests get 429.")
+REQUEST_TIMEOUT = typer.Option(300.0, "--timeout", min=0.001, help="Seconds a request may take before it gets 504.")
+SERVE_API_KEY_ENV = typer.Option(
+    None, "--api-key-env", metavar="VAR",
+    help="Environment variable holding the bearer token clients must send (Authorization: Bearer ...). Without it "
+    "the API is open to whoever can reach it.",
+)  # fmt: skip
+VLM_API_KEY_ENV = typer.Option(
+    None, "--vlm-api-key-env", metavar="VAR", help="Environment variable holding the key for the --base-url VLM server (openai backend)."
+)
+IMAGES_DIR = typer.Option(
+    None, "--images-dir",
+    help="Folder whose images requests may name by path (file:// or relative). Without it only uploaded or inline "
+    "(data URL, base64) images are read; remote URLs are never fetched.",
+)  # fmt: skip
+MAX_PIXELS = typer.Option(40_000_000, "--max-pixels", min=1024, help="Largest image accepted (pixels, from the header; bombs refused).")
+MAX_BODY_MB = typer.Option(32.0, "--max-body-mb", min=0.01, help="Largest request body accepted (MB).")

@@ -32,11 +32,16 @@ class SchemaFiller:
     """Fills a JSON schema with realistic values, ignoring ``maxLength``/``maxItems`` (as VLMs do
     when a server does not enforce them) but keeping types, enums and required fields."""
 
-    def __init__(self, captions: Iterable[str]):
-        self._captions = itertools.cycle(list(captions))
-        self._assessments = itertools.cycle(ASSESSMENTS)
-        self._scenes = itertools.cycle(SCENES)
-        self._subjects = itertools.cycle(SUBJECTS)
+    def __init__(self, captions: Iterable[str], offset: int = 0):
+        def rotated(values) -> Iterable:
+            values = list(values)
+            k = offset % len(values)
+            return itertools.cycle(values[k:] + values[:k])
+
+        self._captions = rotated(captions)
+        self._assessments = rotated(ASSESSMENTS)
+        self._scenes = rotated(SCENES)
+        self._subjects = rotated(SUBJECTS)
         self.last_caption = ""
 
     def fill(self, schema: dict[str, Any], key: str = "") -> Any:
@@ -74,11 +79,31 @@ class SchemaFiller:
         return None
 
 
+def _image_key(body: dict) -> int:
+    """A number from the images of a chat request (0 without any)."""
+    import hashlib
+
+    urls = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                url = part.get("image_url")
+                urls.append(url.get("url", "") if isinstance(url, dict) else str(url))
+    return int(hashlib.sha256("".join(urls).encode()).hexdigest()[:8], 16) if urls else 0
+
+
 class StandInServer:
     """The server; use as a context manager, or call ``close()``."""
 
-    def __init__(self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm", stall_seconds: float = 3.0):
+    def __init__(
+        self, captions: Iterable[str] = CAPTIONS, model: str = "standin-vlm", stall_seconds: float = 3.0, per_image: bool = False
+    ):
+        """``per_image``: every answer depends on the request's image alone (the same image gets the
+        same answers, whatever came before), so concurrent clients can check each reply is theirs."""
         self.requests: list[dict] = []
+        self.captions = list(captions)
+        self.per_image = per_image
         # fault injection: each chat request takes the next fault of ``faults`` (then answers
         # normally); ``down`` makes every request fail by closing the connection until it is False
         self.faults: list[str] = []
@@ -144,7 +169,8 @@ class StandInServer:
                     server.requests.append(body)
                     fmt = body.get("response_format") or {}
                     schema = (fmt.get("json_schema") or {}).get("schema")
-                    text = json.dumps(server.filler.fill(schema), ensure_ascii=False) if schema else next(server.filler._captions)
+                    filler = SchemaFiller(server.captions, _image_key(body)) if server.per_image else server.filler
+                    text = json.dumps(filler.fill(schema), ensure_ascii=False) if schema else next(filler._captions)
                     if fault == "wrong-shape":  # valid JSON, not the object the schema asks for
                         text = json.dumps(["a cat"])
                 self._send(200, {

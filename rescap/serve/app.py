@@ -1,0 +1,281 @@
+"""The FastAPI application of ``rescap serve``.
+
+Routes: ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI-compatible), ``POST
+/v1/caption`` (the whole PromptBundle), ``POST /v1/estimate`` (the degradation report), ``POST
+/v1/prompt`` (final strings and token counts for a caption), ``GET /health``, ``GET /metrics``.
+Errors are OpenAI-shaped: ``{"error": {"message", "type", "code"}}`` with a 4xx/5xx status; the
+message is one line and never holds keys or image data.
+
+Example:
+    >>> from rescap.serve.app import create_app
+    >>> from rescap.serve.settings import ServeSettings
+    >>> app = create_app(ServeSettings(vlm=None))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from ..errors import one_line
+from .batcher import DynamicBatcher, QueueFull
+from .metrics import CONTENT_TYPE, ServiceMetrics
+from .requests import RequestError, chat_image_and_text, image_bytes, user_text_to_merge
+from .service import CaptionService
+from .settings import ServeSettings
+
+log = logging.getLogger("rescap.serve")
+OPEN_PATHS = ("/health", "/metrics")  # for load balancers and scrapers; they show no captions or images
+
+
+def _error(status: int, message: str, kind: str = "invalid_request_error", headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers)
+
+
+class _BodyLimit:
+    """ASGI middleware: bodies over ``limit`` bytes get 413 before they are read in full."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_big = _error(413, f"request body over the server's limit of {self.limit:,} bytes", "request_too_large")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await too_big(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise RequestError(413, f"request body over the server's limit of {self.limit:,} bytes", "request_too_large")
+            return message
+
+        return await self.app(scope, counted, send)
+
+
+def create_app(settings: ServeSettings, service: CaptionService | None = None) -> FastAPI:
+    """The application; ``service`` defaults to a ``CaptionService(settings)`` (which loads the VLM)."""
+    service = service or CaptionService(settings)
+    metrics = ServiceMetrics()
+    token = None
+    if settings.api_key_env:
+        token = os.environ.get(settings.api_key_env)
+        if not token:
+            raise ValueError(f"--api-key-env {settings.api_key_env}: that environment variable is not set")
+    batcher = DynamicBatcher(
+        service.run_batch, settings.max_batch, settings.max_wait_ms / 1000.0, settings.max_queue,
+        on_batch=metrics.batch_size.observe, on_depth=metrics.queue_depth.set,
+    )  # fmt: skip
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        batcher.start()
+        try:
+            yield
+        finally:  # uvicorn has finished the requests in flight (graceful drain) before this runs
+            await batcher.close(settings.timeout_s)
+            service.close()
+
+    app = FastAPI(title="rescap", version=_version(), lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.service, app.state.batcher, app.state.metrics = service, batcher, metrics
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        start = time.perf_counter()
+        path = request.url.path
+        metrics.in_flight.inc()
+        response = None
+        try:
+            if token is not None and path not in OPEN_PATHS and not _authorized(request.headers.get("authorization", ""), token):
+                response = _error(401, "missing or wrong API key (send Authorization: Bearer <key>)", "authentication_error", {"WWW-Authenticate": "Bearer"})
+            else:
+                response = await call_next(request)
+            return response
+        finally:
+            metrics.in_flight.dec()
+            status = str(response.status_code) if response is not None else "500"
+            endpoint = path if path in _ROUTES else "other"
+            metrics.requests.labels(endpoint=endpoint, status=status).inc()
+            metrics.latency.labels(endpoint=endpoint).observe(time.perf_counter() - start)
+            if not status.startswith("2"):
+                metrics.errors.labels(endpoint=endpoint, kind=status).inc()
+
+    @app.exception_handler(RequestError)
+    async def refused(request: Request, exc: RequestError):
+        return _error(exc.status, exc.message, exc.kind, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):
+        log.error("%s failed: %s", request.url.path, one_line(exc, with_type=True, limit=300))
+        return _error(500, f"internal error: {one_line(exc, limit=300)}", "server_error")
+
+    async def body_json(request: Request) -> dict:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(400, f"the body is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        if not isinstance(body, dict):
+            raise RequestError(400, "the body must be a JSON object")
+        return body
+
+    async def checked(data: bytes) -> bytes:
+        from ..images import ImageLoadError, ImageTooLargeError, check_image_bytes
+
+        try:
+            check_image_bytes(data, settings.max_pixels)
+        except ImageTooLargeError as exc:
+            raise RequestError(413, str(exc), "image_too_large") from None
+        except ImageLoadError as exc:
+            raise RequestError(400, str(exc), "invalid_image") from None
+        return data
+
+    async def caption(data: bytes, restorer: str | None, richness: str | None, mode: str | None):
+        loop = asyncio.get_running_loop()
+        captioner = service.captioner(restorer, richness, mode)  # a bad restorer/richness fails here, alone
+        key = (captioner.adapter.name if restorer is None else restorer, str(richness or settings.richness), mode or settings.mode)
+        item = await loop.run_in_executor(service.prepare_pool, service.prepare, data, "request")
+        try:
+            result = await asyncio.wait_for(batcher.submit(key, item), settings.timeout_s)
+        except QueueFull:
+            raise RequestError(429, "the server is busy: too many images waiting; retry shortly", "rate_limit_exceeded", {"Retry-After": "1"}) from None
+        except asyncio.TimeoutError:
+            raise RequestError(504, f"captioning took longer than the server's timeout of {settings.timeout_s:g} s", "timeout") from None
+        if not hasattr(result, "caption"):
+            if result.stage in ("read", "estimate"):
+                raise RequestError(400, f"the image could not be read: {result.error}", "invalid_image")
+            status = 502 if getattr(result, "unreachable", False) else 500
+            raise RequestError(status, f"captioning failed at {result.stage}: {result.error}", "server_error")
+        return result
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "vlm": settings.vlm, "restorer": settings.restorer, "queue": batcher.depth}
+
+    @app.get("/metrics")
+    async def prometheus():
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rescap"} for m in service.model_ids()]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        body = await body_json(request)
+        restorer = service.restorer_of_model(body.get("model"))
+        data, text = chat_image_and_text(body.get("messages"), settings.images_dir)
+        bundle = await caption(await checked(data), restorer, None, None)
+        user = user_text_to_merge(text)
+        content = bundle.caption if user is None else service.captioner(restorer).adapter.final_prompts(bundle, user).caption
+        model = body.get("model") or f"rescap-{restorer}"
+        words = len(content.split())
+        reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if body.get("stream"):
+            return StreamingResponse(_stream(reply_id, created, model, content), media_type="text/event-stream")
+        return {
+            "id": reply_id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": words, "total_tokens": words},
+        }  # fmt: skip
+
+    async def image_request(request: Request) -> tuple[bytes, dict]:
+        """The image and the other fields of a multipart upload or a JSON body."""
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/form-data"):
+            form = await request.form()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            upload = form.get("image") or form.get("file")
+            if upload is None:
+                raise RequestError(400, "the upload has no 'image' field")
+            data = await upload.read() if hasattr(upload, "read") else image_bytes(str(upload), settings.images_dir)
+            return await checked(data), fields
+        body = await body_json(request)
+        reference = body.get("image")
+        if not isinstance(reference, str) or not reference:
+            raise RequestError(400, "'image' is required: base64, a data URL, or a multipart upload")
+        return await checked(image_bytes(reference, settings.images_dir)), body
+
+    @app.post("/v1/caption")
+    async def caption_route(request: Request):
+        data, fields = await image_request(request)
+        restorer = fields.get("restorer") or None
+        bundle = await caption(data, restorer, fields.get("richness"), fields.get("mode"))
+        record = bundle.model_dump(mode="json", exclude={"image_embedding"})
+        user = fields.get("prompt")
+        if user or fields.get("negative"):  # merged as --prompt / --negative are
+            from ..cli.restore import prompt_fields
+
+            adapter = service.captioner(restorer).adapter
+            record["final"] = prompt_fields(adapter, adapter.final_prompts(bundle, user, fields.get("negative")))
+        return record
+
+    @app.post("/v1/estimate")
+    async def estimate_route(request: Request):
+        data, _ = await image_request(request)
+        loop = asyncio.get_running_loop()
+        try:
+            report = await loop.run_in_executor(service.prepare_pool, service.estimate, data)
+        except Exception as exc:
+            raise RequestError(400, f"the image could not be read: {one_line(exc)}", "invalid_image") from None
+        return report.model_dump(mode="json")
+
+    @app.post("/v1/prompt")
+    async def prompt_route(request: Request):
+        body = await body_json(request)
+        text = body.get("caption")
+        if not isinstance(text, str):
+            raise RequestError(400, "'caption' (a string) is required")
+        data = None
+        if body.get("image"):
+            data = await checked(image_bytes(str(body["image"]), settings.images_dir))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            service.prepare_pool, service.prompt, text, body.get("restorer"), body.get("prompt"), body.get("negative"), data
+        )
+
+    return app
+
+
+def _authorized(header: str, token: str) -> bool:
+    scheme, _, value = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+_ROUTES = ("/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/caption", "/v1/estimate", "/v1/prompt")
+
+
+async def _stream(reply_id: str, created: int, model: str, content: str):
+    """The reply as OpenAI server-sent events: the whole caption in one delta (it is made at once)."""
+    head = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model}
+    for delta, finish in (({"role": "assistant", "content": content}, None), ({}, "stop")):
+        chunk = {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__
+
+
+def wrap_body_limit(app: Any, settings: ServeSettings) -> Any:
+    """The ASGI app with the request-size limit in front."""
+    return _BodyLimit(app, settings.max_body_bytes)

@@ -1,0 +1,35 @@
+"""The settings of a rescap service (``rescap serve`` options, or built in Python)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ServeSettings(BaseModel):
+    """What ``rescap serve`` was started with.
+
+    Example:
+        >>> ServeSettings(vlm=None, restorer="supir").max_batch
+        8
+    """
+
+    vlm: str | None = Field(None, description="captioning model (source:model); None: degradation-only prompts")
+    base_url: str | None = None
+    backend_options: dict[str, Any] = Field(default_factory=dict)
+    restorer: str = "sd"  # used when a request names no restorer (or model "rescap")
+    mode: str = "chain"
+    richness: str = "auto"
+    relevance: str = "off"
+    max_batch: int = Field(8, ge=1)
+    max_wait_ms: float = Field(20.0, ge=0)
+    max_queue: int = Field(256, ge=1)
+    timeout_s: float = Field(300.0, gt=0)
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(40_000_000, ge=1024)
+    max_image_pixels: int = Field(448 * 448, ge=1024)  # what the VLM sees
+    api_key_env: str | None = None
+    images_dir: Path | None = None  # server-side images allowed from this folder only; None: none
+    estimate_workers: int = Field(4, ge=1)
