@@ -32,14 +32,12 @@ from typing import Any, Callable, Sequence
 from ..backends.base import VLMBackend
 from ..errors import SentenceError
 from ..control.richness import ContentMix
-from ..degradation.estimate import estimate_degradation
 from ..degradation.report import DegradationReport
 from ..text.degradation_words import banned_words
 from .assemble import assemble
 from .bundle import CaptionFailure, PromptBundle
 from .config import CaptionerConfig
-from .items import PreparedImage, name_of
-from .pictures import load_picture
+from .items import PreparedImage, name_of, prepare_image
 from .templates import PromptTemplates
 from .text_control import apply_relevance, clean_caption, score_relevance
 from .vlm_steps import StepRunner
@@ -165,20 +163,7 @@ class Captioner:
         Thread-safe; ``caption_prepared`` then captions many prepared images in one batch, so a
         pipeline can prepare the next batch while the VLM works on this one.
         """
-        item = PreparedImage(source=image, name=name if name is not None else name_of(image))
-        start = time.perf_counter()
-        try:
-            item.report = estimate_degradation(image)
-        except Exception as exc:
-            item.failure = CaptionFailure(image=item.name, stage="estimate", error=str(exc) or type(exc).__name__)
-            return item
-        item.timings["estimate"] = time.perf_counter() - start
-        if self.backend is not None:
-            try:
-                item.picture = load_picture(image, self.config.max_image_pixels)
-            except Exception as exc:
-                item.failure = CaptionFailure(image=item.name, stage="read", error=str(exc) or type(exc).__name__)
-        return item
+        return prepare_image(image, name if name is not None else name_of(image), self.config.max_image_pixels if self.backend is not None else None)
 
     def prepared_from(self, name: str | None, report: DegradationReport, picture: Any, estimate_seconds: float = 0.0) -> PreparedImage:
         """A prepared image from work done elsewhere (another process or machine)."""

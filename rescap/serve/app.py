@@ -80,11 +80,12 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
             raise ValueError(f"--api-key-env {settings.api_key_env}: that environment variable is not set")
     batcher = DynamicBatcher(
         service.run_batch, settings.max_batch, settings.max_wait_ms / 1000.0, settings.max_queue,
-        on_batch=metrics.batch_size.observe, on_depth=metrics.queue_depth.set,
+        on_batch=metrics.batch_size.observe, on_depth=metrics.queue_depth.set, on_seconds=metrics.batch_seconds.observe,
     )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        await asyncio.get_running_loop().run_in_executor(None, service.warm_up)
         batcher.start()
         try:
             yield
@@ -147,10 +148,10 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
         return data
 
     async def caption(data: bytes, restorer: str | None, richness: str | None, mode: str | None):
-        loop = asyncio.get_running_loop()
-        captioner = service.captioner(restorer, richness, mode)  # a bad restorer/richness fails here, alone
-        key = (captioner.adapter.name if restorer is None else restorer, str(richness or settings.richness), mode or settings.mode)
-        item = await loop.run_in_executor(service.prepare_pool, service.prepare, data, "request")
+        key = (restorer or settings.restorer, str(richness or settings.richness), mode or settings.mode)  # the service's key
+        service.captioner(*key)  # a bad restorer, richness or mode fails here, alone
+        with batcher.incoming(key):
+            item = await service.prepare(data, "request")
         try:
             result = await asyncio.wait_for(batcher.submit(key, item), settings.timeout_s)
         except QueueFull:
@@ -229,9 +230,10 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
     @app.post("/v1/estimate")
     async def estimate_route(request: Request):
         data, _ = await image_request(request)
-        loop = asyncio.get_running_loop()
         try:
-            report = await loop.run_in_executor(service.prepare_pool, service.estimate, data)
+            report = await service.estimate(data)
+        except RequestError:
+            raise
         except Exception as exc:
             raise RequestError(400, f"the image could not be read: {one_line(exc)}", "invalid_image") from None
         return report.model_dump(mode="json")

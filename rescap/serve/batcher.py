@@ -10,6 +10,8 @@ letting every client time out.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
@@ -50,6 +52,8 @@ class DynamicBatcher:
         max_queue: int = 256,
         on_batch: Callable[[int], None] | None = None,
         on_depth: Callable[[int], None] | None = None,
+        max_gather_s: float = 2.0,
+        on_seconds: Callable[[float], None] | None = None,
     ):
         self.run = run
         self.max_batch = max_batch
@@ -57,7 +61,10 @@ class DynamicBatcher:
         self.max_queue = max_queue
         self.on_batch = on_batch
         self.on_depth = on_depth
+        self.on_seconds = on_seconds
+        self.max_gather_s = max(max_gather_s, max_wait_s)
         self.batch_sizes: list[int] = []
+        self._incoming: Counter = Counter()
         self._pending: list[_Job] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
@@ -67,6 +74,18 @@ class DynamicBatcher:
     @property
     def depth(self) -> int:
         return len(self._pending)
+
+    @contextmanager
+    def incoming(self, key: Hashable):
+        """Around the work that precedes ``submit`` (decoding, measuring): a batch for ``key`` that
+        is not full waits for it."""
+        self._incoming[key] += 1
+        try:
+            yield
+        finally:
+            self._incoming[key] -= 1
+            if self._wake is not None:
+                self._wake.set()
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -98,8 +117,11 @@ class DynamicBatcher:
                 continue
             first = self._pending[0]
             deadline = first.enqueued + self.max_wait_s
-            while sum(j.key == first.key for j in self._pending) < self.max_batch:
-                remaining = deadline - loop.time()
+            gather_end = first.enqueued + self.max_gather_s
+            while (ready := sum(j.key == first.key for j in self._pending)) < self.max_batch:
+                now = loop.time()
+                coming = self._incoming[first.key] > 0 and ready + self._incoming[first.key] > 1
+                remaining = (gather_end if coming else deadline) - now
                 if remaining <= 0:
                     break
                 self._wake.clear()
@@ -117,8 +139,11 @@ class DynamicBatcher:
             if self.on_batch:
                 self.on_batch(len(batch))
             self._busy = True
+            started = loop.time()
             try:
                 results = await loop.run_in_executor(self._executor, self.run, first.key, [j.item for j in batch])
+                if self.on_seconds:
+                    self.on_seconds(loop.time() - started)
                 if len(results) != len(batch):
                     raise RuntimeError(f"the batch gave {len(results)} results for {len(batch)} items")
             except Exception as exc:  # the whole call failed: every request of the batch gets the error

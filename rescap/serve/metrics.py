@@ -27,6 +27,9 @@ class ServiceMetrics:
             "rescap_request_seconds", "Time from request to reply", ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry
         )
         self.batch_size = Histogram("rescap_batch_size", "Images per batched captioning call", buckets=BATCH_BUCKETS, registry=self.registry)
+        self.batch_seconds = Histogram(
+            "rescap_batch_seconds", "Time one batch spends captioning (VLM steps and control)", buckets=LATENCY_BUCKETS, registry=self.registry
+        )
         self.queue_depth = Gauge("rescap_queue_depth", "Images waiting for a captioning batch", registry=self.registry)
         self.in_flight = Gauge("rescap_requests_in_flight", "Requests being handled", registry=self.registry)
 

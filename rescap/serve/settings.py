@@ -32,4 +32,7 @@ class ServeSettings(BaseModel):
     max_image_pixels: int = Field(448 * 448, ge=1024)  # what the VLM sees
     api_key_env: str | None = None
     images_dir: Path | None = None  # server-side images allowed from this folder only; None: none
-    estimate_workers: int = Field(4, ge=1)
+    # processes decoding and measuring images (0: in threads of the server process); one per core,
+    # up to 4: they sleep while the VLM works on a batch, and under load the next batch's images
+    # are measured while it does
+    estimate_workers: int = Field(default_factory=lambda: min(4, __import__("os").cpu_count() or 2), ge=0)
