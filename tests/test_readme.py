@@ -113,7 +113,14 @@ def sandbox(tmp_path_factory, photos):
     from rescap.testing.openai_standin import StandInServer
 
     server = StandInServer()
+    import socket
+
+    with socket.socket() as sock:  # the README's `rescap serve --port 8080`, on a port free here
+        sock.bind(("127.0.0.1", 0))
+        serve_port = sock.getsockname()[1]
     substitutions = [
+        ("127.0.0.1:8080", f"127.0.0.1:{serve_port}"),
+        ("--port 8080", f"--port {serve_port}"),
         ("/models/smolvlm", str(vlm)),
         ("./flux-pipeline", str(flux)),
         ("./my-pipeline", str(img2img)),
@@ -125,7 +132,11 @@ def sandbox(tmp_path_factory, photos):
         "OMP_NUM_THREADS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }  # fmt: skip
     env.pop("OPENAI_API_KEY", None)
-    yield {"work": work, "env": env, "substitutions": substitutions}
+    background: list[subprocess.Popen] = []
+    yield {"work": work, "env": env, "substitutions": substitutions, "background": background, "serve_port": serve_port}
+    for proc in background:  # servers a block started with `&`: stopped as a user would (SIGTERM)
+        proc.terminate()
+        assert proc.wait(60) == 0, "a README server did not stop cleanly on SIGTERM"
     server.close()
 
 
@@ -133,6 +144,26 @@ def substitute(text: str, substitutions) -> str:
     for old, new in substitutions:
         text = text.replace(old, new)
     return text
+
+
+def start_background(command: str, sandbox) -> None:
+    """A README command ending in ``&`` (``rescap serve ... &``): started as the shell would, and
+    waited for until it answers, so the blocks after it can use it."""
+    import urllib.request
+
+    proc = subprocess.Popen(["bash", "-c", f"exec {command[:-1].strip()}"], cwd=sandbox["work"], env=sandbox["env"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    sandbox["background"].append(proc)
+    url = f"http://127.0.0.1:{sandbox['serve_port']}/health"
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise AssertionError(f"README background command exited ({proc.returncode}):\n{command}\n{proc.stderr.read()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            __import__("time").sleep(0.2)
+    raise AssertionError(f"README background command did not start answering: {command}")
 
 
 def run(args, sandbox, timeout=900):
@@ -160,6 +191,10 @@ def test_readme_block_runs(index, sandbox):
     ran = 0
     for command in shell_commands(body):
         if not_here(command):
+            continue
+        if command.endswith("&") and not command.endswith("&&"):
+            start_background(substitute(command, sandbox["substitutions"]), sandbox)
+            ran += 1
             continue
         result = run(["bash", "-c", substitute(command, sandbox["substitutions"])], sandbox)
         assert result.returncode == 0, f"README command failed (exit {result.returncode}):\n{command}\n{result.stderr[-3000:]}"
