@@ -246,6 +246,21 @@ def test_bad_requests_get_one_clear_4xx_and_the_server_stays_up(server):
     assert TOKEN not in server.output()  # keys are never logged
 
 
+def test_a_broken_image_fails_only_its_own_request_in_a_batch(server):
+    good = _png(5)
+    broken = good[: len(good) // 3]  # a valid header, then the data stops: fails once decoded, in the batch
+
+    def ask(data: bytes) -> Reply:
+        body = {"model": "rescap-supir", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": _data_url(data)}}]}]}
+        return http("POST", server.url + "/v1/chat/completions", json_body=body, headers=_auth())
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(ask, [good, good, broken, good, good, broken, good, good]))
+    statuses = [r.status_code for r in replies]
+    assert statuses == [200, 200, 400, 200, 200, 400, 200, 200], [r.text for r in replies]
+    assert "could not be read" in replies[2].json()["error"]["message"]
+
+
 def test_sigterm_finishes_every_accepted_request(standin):
     srv = Server(standin, "--max-batch", "4", token=None)
     images = [_png(seed) for seed in range(4)]
