@@ -38,6 +38,7 @@ from .assemble import assemble
 from .bundle import CaptionFailure, PromptBundle
 from .config import CaptionerConfig
 from .items import PreparedImage, name_of, prepare_image
+from .tiles import FLAT_TILE_TOKENS, TiledCaptions
 from .templates import PromptTemplates
 from .text_control import apply_relevance, clean_caption, score_relevance
 from .vlm_steps import StepRunner
@@ -192,7 +193,10 @@ class Captioner:
         if self._steps is None or self.mode == "single":
             return
         items = list(items)
-        self._steps.run(items, "analysis" if self.mode == "fused" else "degradation", progress)
+        if self.mode == "fused":
+            self._steps.run(items, "analysis", progress)
+        else:  # tiles carry their whole image's assessment already
+            self._steps.run([it for it in items if it.assessment is None], "degradation", progress)
         if self.mode == "chain":
             self._steps.run(items, "content", progress)
 
@@ -208,6 +212,61 @@ class Captioner:
             progress("control")
         return bundles
 
+    def caption_tiles(
+        self, images: Sequence[Any], tiles: Any, progress: Callable[[str], None] | None = None
+    ) -> list[TiledCaptions | CaptionFailure]:
+        """The whole-image bundle plus one caption per tile, in the restorer's tile order (SUPIR's
+        ``_sliding_windows``, see ``rescap.captioning.tiles``), for each image.
+
+        ``tiles``: a ``TileSpec`` or ``"SIZE[:STRIDE]"`` in the image's pixels. Each tile is
+        captioned from its own crop, told the whole image's caption as context, relevance-checked
+        against the crop and fitted to the window; nearly uniform tiles get a few words and no
+        subject. All tiles of all images go to the VLM together, so each step's calls are full
+        batches. An image that fails gets a ``CaptionFailure``; a tile that fails carries its error.
+
+        Example:
+            >>> captioner = Captioner(backend=None, restorer="supir")  # doctest: +SKIP
+            >>> tiled = captioner.caption_tiles(["photo.png"], "512:256")[0]  # doctest: +SKIP
+            >>> tiled.supir_captions()  # ComfyUI-SUPIR's captions input  # doctest: +SKIP
+        """
+        from ..backends.media import fit_pixels
+        from ..images import load_picture
+        from .tiles import TileCaption, TiledCaptions, TileSpec, is_flat, sliding_windows
+
+        spec = tiles if isinstance(tiles, TileSpec) else TileSpec.parse(tiles)
+        images = list(images)
+        results: list[Any] = list(self.caption_batch(images, progress))
+        tile_items, owners = [], []
+        for n, (image, bundle) in enumerate(zip(images, results)):
+            if isinstance(bundle, CaptionFailure):
+                continue
+            try:
+                whole = load_picture(image, 1 << 40)  # every pixel: the tiles are cut from the image itself
+            except Exception as exc:
+                results[n] = CaptionFailure(image=bundle.image, stage="read", error=str(exc) or type(exc).__name__)
+                continue
+            boxes = sliding_windows(whole.height, whole.width, spec)
+            owners.append((n, whole.size, boxes, len(tile_items)))
+            for box in boxes:
+                crop = whole.crop((box.left, box.top, box.right, box.bottom))
+                flat = is_flat(crop, bundle.degradation.noise_sigma)
+                item = self.prepared_from(f"{bundle.image or 'image'}#tile{box.index}", bundle.degradation, fit_pixels(crop, self.config.max_image_pixels))
+                item.assessment = bundle.assessment
+                item.region = {"whole": bundle.caption or None, "flat": flat}
+                tile_items.append(item)
+        done = self.caption_prepared(tile_items, progress) if tile_items else []
+        for n, size, boxes, first in owners:
+            rows = []
+            for box, item, out in zip(boxes, tile_items[first:], done[first:]):
+                if isinstance(out, CaptionFailure):
+                    rows.append(TileCaption(box=box, flat=item.region["flat"], caption="", positive_prompt="", caption_tokens=0, error=f"{out.stage}: {out.error}"))
+                else:
+                    rows.append(TileCaption(box=box, flat=item.region["flat"], caption=out.caption, positive_prompt=out.positive_prompt,
+                                            caption_tokens=out.token_counts.caption, removed=out.removed))  # fmt: skip
+            bundle = results[n]
+            results[n] = TiledCaptions(image=bundle.image, width=size[0], height=size[1], tile_size=spec.size, tile_stride=spec.stride, bundle=bundle, tiles=rows)
+        return results
+
     @staticmethod
     def fork(items: Sequence[PreparedImage]) -> list[PreparedImage]:
         """Copies of analysed items, to finish at another richness (the picture is shared)."""
@@ -220,6 +279,8 @@ class Captioner:
                 continue
             item.mix = item.content.mix() if (content_known and item.content is not None) else ContentMix()
             item.target = self.policy.target_tokens(item.report.overall_severity, item.mix, self.budget)
+            if item.region and item.region.get("flat"):
+                item.target = min(item.target, FLAT_TILE_TOKENS)
 
     def _control(self, items: list[PreparedImage]) -> list[PromptBundle | CaptionFailure]:
         start = time.perf_counter()

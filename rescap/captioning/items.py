@@ -27,6 +27,8 @@ class PreparedImage:
     trace: list[StepTrace] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     failure: CaptionFailure | None = None
+    # a tile of a larger image: {"whole": the whole image's caption, "flat": nearly uniform}
+    region: dict | None = None
 
     def fork(self) -> "PreparedImage":
         """A copy to finish at another richness (the picture and the analysis are shared)."""

@@ -19,8 +19,8 @@ from typing import Any
 
 STEP_VARIABLES: dict[str, set[str]] = {
     "degradation": {"degradation"},
-    "content": {"analysis", "max_subjects"},
-    "caption": {"scene", "subjects", "target_words", "style", "harmed"},
+    "content": {"analysis", "max_subjects", "region"},
+    "caption": {"scene", "subjects", "target_words", "style", "harmed", "region"},
 }
 STEP_VARIABLES["analysis"] = STEP_VARIABLES["degradation"] | STEP_VARIABLES["content"]
 STEP_VARIABLES["single"] = STEP_VARIABLES["analysis"] | STEP_VARIABLES["caption"]
@@ -54,6 +54,7 @@ def _sample_context() -> dict[str, Any]:
         "degradation": report, "analysis": "moderate noise", "max_subjects": 6, "scene": "a street",
         "subjects": [{"name": "a red car", "category": "insensitive", "area": "large"}],
         "target_words": 20, "style": "sentence", "harmed": "the faces",
+        "region": {"whole": "a street with a red car", "flat": False},  # a tile of a larger image (or None)
     }  # fmt: skip
 
 

@@ -53,6 +53,7 @@ class StepRunner:
             "degradation": item.report, "analysis": item.assessment.assessment if item.assessment else None,
             "max_subjects": max_subjects, "scene": item.content.scene if item.content else None, "subjects": subjects,
             "target_words": self.config.policy.words_for(item.target), "style": self.caption_style, "harmed": harmed or None,
+            "region": item.region,
         }  # fmt: skip
         schemas = {
             "degradation": lambda: degradation_schema(),

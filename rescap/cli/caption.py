@@ -32,6 +32,7 @@ def caption(
     max_image_pixels: int = typer.Option(448 * 448, "--max-image-pixels", min=1024, help="Pixel budget of images sent to the VLM."),
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
     api_key_env: Optional[str] = options.API_KEY_ENV,
+    tiles: Optional[str] = options.TILES,
 ) -> None:
     """Caption images for a restorer: degradation, chain of thought on a VLM, richness and relevance control.
 
@@ -45,6 +46,7 @@ def caption(
         rescap caption photo.jpg --restorer supir
         rescap caption photos/ --vlm transformers:/models/smolvlm --richness long --json > prompts.jsonl
         rescap caption photo.png --no-vlm --restorer spire --json
+        rescap caption big.png --restorer supir --tiles 512:256 --json   # plus one caption per tile
     """
     from ..control.richness import RichnessPolicy, parse_richness
     from ..files import NoImageFiles, iter_image_files
@@ -56,6 +58,13 @@ def caption(
     model = options.vlm_of(vlm, model)
     try:
         policy = RichnessPolicy(mode=parse_richness(richness))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    from ..captioning.tiles import TileSpec
+
+    try:
+        tile_spec = TileSpec.parse(tiles) if tiles else None
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -74,9 +83,12 @@ def caption(
     with progress:
         for start in range(0, len(files), batch_size):
             chunk = files[start : start + batch_size]
-            results = captioner.caption_batch([str(f) for f in chunk])
+            if tile_spec is None:
+                results = captioner.caption_batch([str(f) for f in chunk])
+            else:
+                results = captioner.caption_tiles([str(f) for f in chunk], tile_spec)
             for path, result in zip(chunk, results):
-                failed += int(not hasattr(result, "caption"))
+                failed += int(not (hasattr(result, "caption") or hasattr(result, "tiles")))
                 if json_output:
                     _write_json(str(path), result, embeddings)
                 else:
@@ -143,7 +155,11 @@ def _make_captioner(
 
 
 def _write_json(file: str, result, embeddings: bool) -> None:
-    if hasattr(result, "caption"):
+    if hasattr(result, "tiles"):  # the whole image's bundle, then its tiles in the restorer's order
+        exclude = None if embeddings else {"image_embedding"}
+        record = {"file": file, **result.bundle.model_dump(mode="json", exclude=exclude),
+                  "tiles": {**result.model_dump(mode="json", exclude={"bundle", "image"}), "supir_captions": result.supir_captions()}}  # fmt: skip
+    elif hasattr(result, "caption"):
         record = {"file": file, **result.model_dump(mode="json", exclude=None if embeddings else {"image_embedding"})}
     else:
         record = {"file": file, "error": result.error, "stage": result.stage}
@@ -166,6 +182,8 @@ def _print_table(rows) -> None:
     for n, (file, r) in enumerate(rows):
         if n:
             console.print()
+        tiled = r if hasattr(r, "tiles") else None
+        r = tiled.bundle if tiled is not None else r
         if not hasattr(r, "caption"):
             console.print(f"[bold]{escape(file)}[/]\n  [red]error ({escape(r.stage)}):[/] {escape(r.error)}", highlight=False)
             continue
@@ -184,3 +202,10 @@ def _print_table(rows) -> None:
             console.print(f"  [bold]positive[/] ({counts.positive} tokens): {escape(r.positive_prompt)}", highlight=False)
         console.print(f"  [bold]negative[/] ({counts.negative} tokens): {escape(r.negative_prompt)}", highlight=False)
         console.print(f"  [bold]restoration[/]: {escape(r.restoration_prompt)}", highlight=False)
+        if tiled is not None:
+            console.print(f"  [bold]tiles[/] {tiled.tile_size}:{tiled.tile_stride} px over {tiled.width}x{tiled.height}, {len(tiled.tiles)} in the restorer's order:", highlight=False)
+            for t in tiled.tiles:
+                b = t.box
+                where = f"tile {b.index} (row {b.row}, col {b.column}; x {b.left}-{b.right}, y {b.top}-{b.bottom}{', flat' if t.flat else ''})"
+                text = f"[red]error: {escape(t.error)}[/]" if t.error else f"({t.caption_tokens} tokens) {escape(t.caption) or '[dim](empty)[/]'}"
+                console.print(f"    {where}: {text}", highlight=False)

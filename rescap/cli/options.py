@@ -67,6 +67,10 @@ RELEVANCE = typer.Option("auto", "--relevance", help="CLIP relevance filter: aut
 USER_PROMPT = typer.Option(None, "--prompt", help="Your own text, merged with every caption (never dropped).")
 USER_NEGATIVE = typer.Option(None, "--negative", help="Your own negative text, merged before the negative prompt.")
 JSON_OUTPUT = typer.Option(False, "--json", help="JSON lines on stdout.")
+TILES = typer.Option(
+    None, "--tiles", metavar="SIZE[:STRIDE]",
+    help="Also caption each tile, in SUPIR's tile order and geometry (pixels of the given image; stride: half the size).",
+)  # fmt: skip
 
 # -- running a restorer ------------------------------------------------------------------------
 STEPS = typer.Option(None, "--steps", min=1, help="Sampling steps (restorers that take them).")
