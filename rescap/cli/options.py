@@ -124,6 +124,9 @@ HOST = typer.Option("127.0.0.1", "--host", help="Address to bind; 127.0.0.1 (def
 PORT = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on.")
 MAX_BATCH = typer.Option(8, "--max-batch", min=1, help="Most images captioned in one batched VLM call.")
 MAX_WAIT_MS = typer.Option(10.0, "--max-wait-ms", min=0.0, help="How long the first image of a batch waits for others (ms).")
+MAX_GATHER_MS = typer.Option(
+    2000.0, "--max-gather-ms", min=0.0, help="How long a batch that is not full waits for images still being decoded and measured (ms)."
+)
 MAX_QUEUE = typer.Option(256, "--max-queue", min=1, help="Images that may wait for a batch; beyond it requests get 429.")
 REQUEST_TIMEOUT = typer.Option(300.0, "--timeout", min=0.001, help="Seconds a request may take before it gets 504.")
 SERVE_API_KEY_ENV = typer.Option(

@@ -22,6 +22,7 @@ def serve(
     port: int = options.PORT,
     max_batch: int = options.MAX_BATCH,
     max_wait_ms: float = options.MAX_WAIT_MS,
+    max_gather_ms: float = options.MAX_GATHER_MS,
     max_queue: int = options.MAX_QUEUE,
     timeout: float = options.REQUEST_TIMEOUT,
     api_key_env: Optional[str] = options.SERVE_API_KEY_ENV,
@@ -67,7 +68,7 @@ def serve(
     backend_options = options.parse_backend_options(backend_option, vlm_api_key_env)
     settings = ServeSettings(
         vlm=None if no_vlm else options.vlm_of(vlm, None), base_url=base_url, backend_options=backend_options, restorer=restorer,
-        mode=mode, richness=richness, relevance=relevance, max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue,
+        mode=mode, richness=richness, relevance=relevance, max_batch=max_batch, max_wait_ms=max_wait_ms, max_gather_ms=max_gather_ms, max_queue=max_queue,
         timeout_s=timeout, max_body_bytes=int(max_body_mb * 1024 * 1024), max_pixels=max_pixels, api_key_env=api_key_env,
         images_dir=images_dir,
     )  # fmt: skip

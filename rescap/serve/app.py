@@ -26,6 +26,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import one_line
 from .batcher import DynamicBatcher, QueueFull
@@ -39,34 +40,56 @@ OPEN_PATHS = ("/health", "/metrics")  # for load balancers and scrapers; they sh
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error", headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers)
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": kind}}, status_code=status, headers=headers)
+
+
+# Text a request may carry (user prompt, negative, caption): far more than any text window holds,
+# and few enough characters that fitting it to a window stays quick.
+MAX_TEXT_CHARS = 4000
 
 
 class _BodyLimit:
-    """ASGI middleware: bodies over ``limit`` bytes get 413 before they are read in full."""
+    """ASGI middleware: bodies over ``limit`` bytes get 413, declared (Content-Length) or not
+    (chunked): the body is read up to the limit, then handed on to the application."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, on_refused=None):
+        self.app, self.limit, self.on_refused = app, limit, on_refused
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
         too_big = _error(413, f"request body over the server's limit of {self.limit:,} bytes", "request_too_large")
+        declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await too_big(scope, receive, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+            return await self._refuse(too_big, scope, receive, send)
+        chunks, seen = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise RequestError(413, f"request body over the server's limit of {self.limit:,} bytes", "request_too_large")
-            return message
+            if message["type"] != "http.request":  # the client went away
+                chunks = None
+                break
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                return await self._refuse(too_big, scope, receive, send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks or [])
+        replayed = False
 
-        return await self.app(scope, counted, send)
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, response, scope, receive, send):
+        if self.on_refused:
+            self.on_refused(scope.get("path", ""))
+        return await response(scope, receive, send)
 
 
 def create_app(settings: ServeSettings, service: CaptionService | None = None) -> FastAPI:
@@ -80,7 +103,7 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
             raise ValueError(f"--api-key-env {settings.api_key_env}: that environment variable is not set")
     batcher = DynamicBatcher(
         service.run_batch, settings.max_batch, settings.max_wait_ms / 1000.0, settings.max_queue,
-        on_batch=metrics.batch_size.observe, on_depth=metrics.queue_depth.set, on_seconds=metrics.batch_seconds.observe,
+        on_batch=metrics.batch_size.observe, on_seconds=metrics.batch_seconds.observe, max_gather_s=settings.max_gather_ms / 1000.0,
     )  # fmt: skip
 
     @asynccontextmanager
@@ -121,10 +144,19 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
     async def refused(request: Request, exc: RequestError):
         return _error(exc.status, exc.message, exc.kind, exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):  # unknown route, wrong method, bad multipart
+        kind = {404: "not_found_error", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request_error")
+        return _error(exc.status_code, one_line(Exception(str(exc.detail)), limit=300), kind, getattr(exc, "headers", None))
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError):
+        return _error(400, "the body nests too deeply to be read")
+
     @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception):
+    async def crashed(request: Request, exc: Exception):  # details stay in the server's log
         log.error("%s failed: %s", request.url.path, one_line(exc, with_type=True, limit=300))
-        return _error(500, f"internal error: {one_line(exc, limit=300)}", "server_error")
+        return _error(500, "internal error (the server's log has the details)", "server_error")
 
     async def body_json(request: Request) -> dict:
         raw = await request.body()
@@ -147,27 +179,40 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
             raise RequestError(400, str(exc), "invalid_image") from None
         return data
 
+    admitted = {"n": 0}  # requests between admission and reply: measuring, waiting or captioning
+
     async def caption(data: bytes, restorer: str | None, richness: str | None, mode: str | None):
-        key = (restorer or settings.restorer, str(richness or settings.richness), mode or settings.mode)  # the service's key
-        service.captioner(*key)  # a bad restorer, richness or mode fails here, alone
-        with batcher.incoming(key):
-            item = await service.prepare(data, "request")
+        key = service.key(restorer, richness, mode)  # a bad restorer, richness or mode fails here, alone
+        if admitted["n"] >= settings.max_queue:
+            raise RequestError(429, "the server is busy: too many images waiting; retry shortly", "rate_limit_exceeded", {"Retry-After": "1"})
+        admitted["n"] += 1
+        metrics.queue_depth.set(admitted["n"])
         try:
-            result = await asyncio.wait_for(batcher.submit(key, item), settings.timeout_s)
+            result = await asyncio.wait_for(_caption(data, key), settings.timeout_s)
         except QueueFull:
             raise RequestError(429, "the server is busy: too many images waiting; retry shortly", "rate_limit_exceeded", {"Retry-After": "1"}) from None
         except asyncio.TimeoutError:
             raise RequestError(504, f"captioning took longer than the server's timeout of {settings.timeout_s:g} s", "timeout") from None
+        finally:
+            admitted["n"] -= 1
+            metrics.queue_depth.set(admitted["n"])
         if not hasattr(result, "caption"):
             if result.stage in ("read", "estimate"):
-                raise RequestError(400, f"the image could not be read: {result.error}", "invalid_image")
-            status = 502 if getattr(result, "unreachable", False) else 500
-            raise RequestError(status, f"captioning failed at {result.stage}: {result.error}", "server_error")
+                raise RequestError(400, f"the image could not be read: {one_line(Exception(result.error), limit=200)}", "invalid_image")
+            log.error("captioning failed at %s: %s", result.stage, result.error)
+            if getattr(result, "unreachable", False):
+                raise RequestError(502, "the captioning model could not be reached (the server's log has the details)", "server_error")
+            raise RequestError(500, f"captioning failed at {result.stage} (the server's log has the details)", "server_error")
         return result
+
+    async def _caption(data: bytes, key: tuple):
+        with batcher.incoming(key):
+            item = await service.prepare(data, "request")
+        return await batcher.submit(key, item)
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "vlm": settings.vlm, "restorer": settings.restorer, "queue": batcher.depth}
+        return {"status": "ok", "captioning": service.backend is not None, "restorer": settings.restorer, "queue": admitted["n"]}
 
     @app.get("/metrics")
     async def prometheus():
@@ -177,18 +222,33 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
     async def models():
         return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "rescap"} for m in service.model_ids()]}
 
+    @app.get("/v1/models/{model_id}")
+    async def model(model_id: str):
+        if model_id not in service.model_ids():
+            raise RequestError(404, f"no such model: {model_id} (GET /v1/models lists them)", "model_not_found")
+        return {"id": model_id, "object": "model", "created": 0, "owned_by": "rescap"}
+
     @app.post("/v1/chat/completions")
     async def chat(request: Request):
         body = await body_json(request)
-        restorer = service.restorer_of_model(body.get("model"))
+        restorer = service.restorer_of_model(_text_field(body, "model"))
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise RequestError(400, "'stream' must be true or false")
         data, text = chat_image_and_text(body.get("messages"), settings.images_dir)
+        _check_length("the message text", text)
         bundle = await caption(await checked(data), restorer, None, None)
         user = user_text_to_merge(text)
-        content = bundle.caption if user is None else service.captioner(restorer).adapter.final_prompts(bundle, user).caption
+        if user is None:
+            content = bundle.caption
+        else:  # merged as --prompt is, off the event loop
+            adapter = service.captioner(restorer).adapter
+            loop = asyncio.get_running_loop()
+            content = (await loop.run_in_executor(service.prepare_pool, adapter.final_prompts, bundle, user)).caption
         model = body.get("model") or f"rescap-{restorer}"
         words = len(content.split())
         reply_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        if body.get("stream"):
+        if stream:
             return StreamingResponse(_stream(reply_id, created, model, content), media_type="text/event-stream")
         return {
             "id": reply_id, "object": "chat.completion", "created": created, "model": model,
@@ -205,26 +265,31 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
             upload = form.get("image") or form.get("file")
             if upload is None:
                 raise RequestError(400, "the upload has no 'image' field")
-            data = await upload.read() if hasattr(upload, "read") else image_bytes(str(upload), settings.images_dir)
+            data = await upload.read() if hasattr(upload, "read") else await image_bytes_async(str(upload))
             return await checked(data), fields
         body = await body_json(request)
         reference = body.get("image")
         if not isinstance(reference, str) or not reference:
             raise RequestError(400, "'image' is required: base64, a data URL, or a multipart upload")
-        return await checked(image_bytes(reference, settings.images_dir)), body
+        return await checked(await image_bytes_async(reference)), body
 
     @app.post("/v1/caption")
     async def caption_route(request: Request):
         data, fields = await image_request(request)
-        restorer = fields.get("restorer") or None
-        bundle = await caption(data, restorer, fields.get("richness"), fields.get("mode"))
+        restorer = _restorer_field(fields)
+        richness, mode = _text_field(fields, "richness", allow_int=True), _text_field(fields, "mode")
+        user, negative = _text_field(fields, "prompt"), _text_field(fields, "negative")
+        for name, value in (("prompt", user), ("negative", negative)):
+            _check_length(name, value)
+        bundle = await caption(data, restorer, richness, mode)
         record = bundle.model_dump(mode="json", exclude={"image_embedding"})
-        user = fields.get("prompt")
-        if user or fields.get("negative"):  # merged as --prompt / --negative are
+        if user or negative:  # merged as --prompt / --negative are
             from ..cli.restore import prompt_fields
 
             adapter = service.captioner(restorer).adapter
-            record["final"] = prompt_fields(adapter, adapter.final_prompts(bundle, user, fields.get("negative")))
+            loop = asyncio.get_running_loop()
+            final = await loop.run_in_executor(service.prepare_pool, adapter.final_prompts, bundle, user, negative)
+            record["final"] = prompt_fields(adapter, final)
         return record
 
     @app.post("/v1/estimate")
@@ -244,15 +309,50 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
         text = body.get("caption")
         if not isinstance(text, str):
             raise RequestError(400, "'caption' (a string) is required")
+        user, negative = _text_field(body, "prompt"), _text_field(body, "negative")
+        for name, value in (("caption", text), ("prompt", user), ("negative", negative)):
+            _check_length(name, value)
+        restorer = _restorer_field(body)
+        service.key(restorer, None, None)  # an unknown restorer: 404 here
         data = None
         if body.get("image"):
-            data = await checked(image_bytes(str(body["image"]), settings.images_dir))
+            if not isinstance(body["image"], str):
+                raise RequestError(400, "'image' must be a string: base64 or a data URL")
+            data = await checked(await image_bytes_async(body["image"]))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            service.prepare_pool, service.prompt, text, body.get("restorer"), body.get("prompt"), body.get("negative"), data
-        )
+        work = loop.run_in_executor(service.prepare_pool, service.prompt, text, restorer, user, negative, data)
+        try:
+            return await asyncio.wait_for(work, settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise RequestError(504, f"the prompt took longer than the server's timeout of {settings.timeout_s:g} s", "timeout") from None
+
+    async def image_bytes_async(reference: str) -> bytes:
+        """A request's image; files of --images-dir are read off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(service.prepare_pool, image_bytes, reference, settings.images_dir, settings.max_body_bytes)
+
+    def _restorer_field(fields: dict) -> str | None:
+        name = _text_field(fields, "restorer")
+        return service.restorer_of_model(name) if name and name.startswith("rescap-") else name
 
     return app
+
+
+def _text_field(fields: dict, name: str, allow_int: bool = False) -> str | None:
+    """A string field of a request (None when absent or empty), or a 400 naming it."""
+    value = fields.get(name)
+    if value is None or value == "":
+        return None
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise RequestError(400, f"'{name}' must be a string")
+    return value
+
+
+def _check_length(name: str, value: str | None) -> None:
+    if value is not None and len(value) > MAX_TEXT_CHARS:
+        raise RequestError(400, f"{name} is {len(value):,} characters: at most {MAX_TEXT_CHARS:,} are taken")
 
 
 def _authorized(header: str, token: str) -> bool:
@@ -279,5 +379,12 @@ def _version() -> str:
 
 
 def wrap_body_limit(app: Any, settings: ServeSettings) -> Any:
-    """The ASGI app with the request-size limit in front."""
-    return _BodyLimit(app, settings.max_body_bytes)
+    """The ASGI app with the request-size limit in front (its 413s counted in the app's metrics)."""
+    metrics = app.state.metrics
+
+    def refused(path: str) -> None:
+        endpoint = path if path in _ROUTES else "other"
+        metrics.requests.labels(endpoint=endpoint, status="413").inc()
+        metrics.errors.labels(endpoint=endpoint, kind="413").inc()
+
+    return _BodyLimit(app, settings.max_body_bytes, refused)

@@ -11,7 +11,7 @@ import binascii
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, unquote_to_bytes, urlparse
 
 
 class RequestError(Exception):
@@ -37,7 +37,7 @@ def decode_base64(text: str, what: str = "image") -> bytes:
         raise RequestError(400, f"the {what} is not valid base64") from None
 
 
-def image_bytes(reference: str, images_dir: Path | None) -> bytes:
+def image_bytes(reference: str, images_dir: Path | None, max_bytes: int | None = None) -> bytes:
     """The image a request names: a ``data:`` URL, bare base64, or a path under ``images_dir``.
 
     Example:
@@ -51,25 +51,32 @@ def image_bytes(reference: str, images_dir: Path | None) -> bytes:
             raise RequestError(400, "malformed data URL (expected data:image/...;base64,...)")
         if match.group("b64"):
             return decode_base64(match.group("data"))
-        return unquote(match.group("data")).encode("latin-1", "replace")
+        return unquote_to_bytes(match.group("data"))
     scheme = urlparse(ref).scheme.lower()
     if scheme in ("http", "https", "ftp", "s3", "gs"):
         raise RequestError(400, "remote image URLs are not fetched: send the image itself, as a data URL (data:image/png;base64,...) or an upload")
     if scheme == "file" or "." in ref[-16:]:  # base64 has no "."; a file name has its extension
-        return _server_file(unquote(urlparse(ref).path) if scheme == "file" else ref, images_dir)
+        return _server_file(unquote(urlparse(ref).path) if scheme == "file" else ref, images_dir, max_bytes)
     return decode_base64(ref)
 
 
-def _server_file(path: str, images_dir: Path | None) -> bytes:
+def _server_file(path: str, images_dir: Path | None, max_bytes: int | None = None) -> bytes:
     if images_dir is None:
         raise RequestError(400, "server-side paths are not read (start the server with --images-dir to allow one folder); send the image itself")
+    if "\x00" in path or len(path) > 1024:
+        raise RequestError(400, "not a usable file name")
     root = images_dir.resolve()
-    target = (root / path.lstrip("/")).resolve() if not Path(path).is_absolute() else Path(path).resolve()
-    if not target.is_relative_to(root):
-        raise RequestError(403, "that path is outside the folder the server may read", "permission_error")
-    if not target.is_file():
-        raise RequestError(404, f"no such image in the images folder: {target.relative_to(root)}", "not_found_error")
-    return target.read_bytes()
+    try:
+        target = (root / path.lstrip("/")).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+        if not target.is_relative_to(root):
+            raise RequestError(403, "that path is outside the folder the server may read", "permission_error")
+        if not target.is_file():
+            raise RequestError(404, f"no such image in the images folder: {target.relative_to(root)}", "not_found_error")
+        if max_bytes is not None and target.stat().st_size > max_bytes:
+            raise RequestError(413, f"that file is over the server's limit of {max_bytes:,} bytes", "request_too_large")
+        return target.read_bytes()
+    except OSError:
+        raise RequestError(400, "that file cannot be read") from None
 
 
 def chat_image_and_text(messages: Any, images_dir: Path | None) -> tuple[bytes, str]:
@@ -92,7 +99,10 @@ def chat_image_and_text(messages: Any, images_dir: Path | None) -> tuple[bytes, 
                 raise RequestError(400, "each content part must be an object")
             kind = part.get("type")
             if kind == "text":
-                texts.append(str(part.get("text", "")))
+                text = part.get("text", "")
+                if not isinstance(text, str):
+                    raise RequestError(400, "a text part's 'text' must be a string")
+                texts.append(text)
             elif kind in ("image_url", "input_image", "image"):
                 url = part.get("image_url", part.get("url", part.get("image")))
                 url = url.get("url") if isinstance(url, dict) else url

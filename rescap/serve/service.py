@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections import OrderedDict
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -22,6 +23,17 @@ from .requests import RequestError
 from .settings import ServeSettings
 
 MODEL_PREFIX = "rescap-"
+MAX_CAPTIONERS = 32  # captioners kept (restorer x richness x mode); they share the backend, so they are light
+MAX_RICHNESS = 4096  # tokens: beyond any restorer's window
+
+
+def _ignore_signals() -> None:
+    """Worker processes leave SIGINT and SIGTERM to the server (Ctrl-C reaches the whole process
+    group): the server drains, then shuts the workers down itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _measure(data: bytes, name: str | None, picture_pixels: int | None):
@@ -65,7 +77,7 @@ class CaptionService:
                     options["base_url"] = settings.base_url
                 backend = create_backend(settings.vlm, **options)
         self.backend = backend
-        self._captioners: dict[tuple, Any] = {}
+        self._captioners: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._scorer: Any = None
         self.prepare_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rescap-work")  # light work off the event loop
@@ -83,6 +95,8 @@ class CaptionService:
         HYPIR's demo sends by default) -> the server's ``--restorer``."""
         from ..adapters.registry import available_adapters
 
+        if model is not None and not isinstance(model, str):
+            raise RequestError(400, "'model' must be a string")
         name = (model or "").strip()
         if name.startswith(MODEL_PREFIX):
             restorer = name[len(MODEL_PREFIX) :]
@@ -94,6 +108,25 @@ class CaptionService:
         return self.settings.restorer
 
     # -- captioners ----------------------------------------------------------------------------
+    def key(self, restorer: str | None = None, richness: str | None = None, mode: str | None = None) -> tuple:
+        """The captioner a request needs, normalised (``" 5"``, ``"05"`` and ``5`` are one), made now:
+        an unknown restorer, a bad richness or mode fail here."""
+        from ..control.richness import parse_richness
+
+        text = str(richness or self.settings.richness).strip().lower()
+        try:
+            parsed = parse_richness(int(text) if text.isdigit() else text)
+        except ValueError as exc:
+            raise RequestError(400, f"richness: {exc}") from None
+        if isinstance(parsed, int) and parsed > MAX_RICHNESS:
+            raise RequestError(400, f"richness: at most {MAX_RICHNESS} tokens")
+        mode = mode or self.settings.mode
+        if mode not in ("chain", "fused", "single"):
+            raise RequestError(400, f"mode must be chain, fused or single, not {mode[:40]!r}")
+        key = (restorer or self.settings.restorer, str(parsed), mode)
+        self.captioner(*key)
+        return key
+
     def captioner(self, restorer: str | None = None, richness: str | None = None, mode: str | None = None):
         from ..captioning.captioner import Captioner
         from ..control.richness import RichnessPolicy, parse_richness
@@ -102,13 +135,15 @@ class CaptionService:
         with self._lock:
             found = self._captioners.get(key)
             if found is not None:
+                self._captioners.move_to_end(key)
                 return found
             try:
-                policy = RichnessPolicy(mode=parse_richness(key[1]))
+                text = key[1].strip().lower()
+                policy = RichnessPolicy(mode=parse_richness(int(text) if text.isdigit() else text))
             except ValueError as exc:
                 raise RequestError(400, f"richness: {exc}") from None
             if key[2] not in ("chain", "fused", "single"):
-                raise RequestError(400, f"mode must be chain, fused or single, not {key[2]!r}")
+                raise RequestError(400, f"mode must be chain, fused or single, not {key[2][:40]!r}")
             try:
                 captioner = Captioner(self.backend, restorer=key[0], policy=policy, mode=key[2], relevance=self._relevance(), max_image_pixels=self.settings.max_image_pixels)
             except (KeyError, ValueError) as exc:
@@ -117,6 +152,9 @@ class CaptionService:
             if self.backend is None:
                 captioner.uncaptioned_reason = "the server runs without a captioning model (degradation-only prompts)"
             self._captioners[key] = captioner
+            while len(self._captioners) > MAX_CAPTIONERS:  # the least recently used goes (never the default)
+                oldest = next(k for k in self._captioners if self._captioners[k] is not getattr(self, "default", None))
+                del self._captioners[oldest]
             return captioner
 
     def _relevance(self):
@@ -143,16 +181,24 @@ class CaptionService:
         loop = asyncio.get_running_loop()
         if self.measure_pool is None:
             return await loop.run_in_executor(self.prepare_pool, fn, *args)
-        try:
-            return await loop.run_in_executor(self.measure_pool, fn, *args)
-        except BrokenProcessPool:  # a worker died (out of memory...): this request fails, the next get new workers
-            with self._lock:
-                self.measure_pool = self._new_pool()
-            raise RequestError(500, "the image worker process died while measuring this image", "server_error") from None
+        for attempt in (1, 2):
+            pool = self.measure_pool
+            try:
+                return await loop.run_in_executor(pool, fn, *args)
+            except BrokenProcessPool:  # a worker died (out of memory...): the images it took down get one retry
+                with self._lock:
+                    if self.measure_pool is pool:
+                        self.measure_pool = self._new_pool()
+                if attempt == 2:
+                    raise RequestError(500, "the image worker process died while measuring this image", "server_error") from None
+            except RequestError:
+                raise
+            except Exception as exc:
+                raise RequestError(400, f"the image could not be read: {type(exc).__name__}", "invalid_image") from None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawned, not forked: the parent holds the VLM's threads (a fork copies their locks mid-use)
-        return ProcessPoolExecutor(self.settings.estimate_workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(self.settings.estimate_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_signals)
 
     def warm_up(self) -> None:
         """Start the worker processes now (each imports rescap's estimator once), not on the first request."""

@@ -24,7 +24,9 @@ class ServeSettings(BaseModel):
     richness: str = "auto"
     relevance: str = "off"
     max_batch: int = Field(8, ge=1)
-    max_wait_ms: float = Field(20.0, ge=0)
+    max_wait_ms: float = Field(10.0, ge=0)
+    # a batch that is not full waits up to this long for images still being measured
+    max_gather_ms: float = Field(2000.0, ge=0)
     max_queue: int = Field(256, ge=1)
     timeout_s: float = Field(300.0, gt=0)
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
