@@ -20,7 +20,7 @@ ComfyUI-SUPIR's conditioner takes per-tile captions as one list of one-element l
 the sampler's tiles by index (``TiledCaptions.supir_captions``).
 
 Example:
-    >>> [(t.top, t.left) for t in sliding_windows(1536, 2048, TileSpec(1024, 512))]
+    >>> [(t.top, t.left) for t in sliding_windows(1536, 2048, TileSpec(size=1024, stride=512))]
     [(0, 0), (0, 512), (0, 1024), (512, 0), (512, 512), (512, 1024)]
 """
 
