@@ -103,13 +103,6 @@ FLAT_TAIL = 0.9
 TEXTURE_RESIDUAL = 3.0
 # The kurtosis estimate may only lower NLFs whose RMS sigma is below this.
 KURTOSIS_MAX_FLOOR = 12.0
-# Dense texture (grass, gravel) with blurred noise: no low-passed candidate agrees with the kurtosis
-# fit, because the floor holds texture as well as noise; when the widest candidate's fit still
-# finds at least FALLBACK_KURTOSIS of its floor to be Gaussian noise (clean grass: 0), that share is
-# the noise (noise 15-30 blurred 0.6-0.7 px on grass: read within 12 %), at a confidence of at most
-# FALLBACK_CONFIDENCE.
-FALLBACK_KURTOSIS = 0.1
-FALLBACK_CONFIDENCE = 0.6
 # The kurtosis fit's share of the floor's noise is applied in full below the first value and not at
 # all above the second (blurred or signal-dependent noise dilutes the kurtosis a little unevenly).
 KURTOSIS_TRUST = (0.4, 0.75)
@@ -573,27 +566,20 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
             kurt, consistent = _kurtosis_ratio(power, sub, lv, means)
         return lv, floor_sigma, kurt, consistent
 
-    tried, fallback = [], False
+    tried = 0
     for sub in _accepted(subs):
         lv, floor_sigma, kurt, consistent = measure(sub)
         # a low-passed noise model must not be refuted by the kurtosis: texture as Gaussian as
         # grass or gravel fits it too, and is no noise
         if sub.width == 0 or floor_sigma < 0.5 or consistent:
             break
-        tried.append((sub, lv, floor_sigma, kurt, consistent))
-        if len(tried) == 2:
+        tried += 1
+        if tried == 2:
             sub = subs[0]
             lv, floor_sigma, kurt, consistent = measure(sub)
-            first = tried[0]
-            if first[3] is not None and first[3] >= FALLBACK_KURTOSIS and np.sqrt(first[3]) * first[2] > np.sqrt(kurt or 0.0) * floor_sigma:
-                sub, lv, floor_sigma, kurt, consistent = first
-                fallback = True
             break
 
-    if fallback:  # the floor holds texture too; the kurtosis fit's share of it is the noise
-        scale = float(kurt)
-    else:
-        scale = _kurtosis_scale(kurt) if kurt is not None and floor_sigma < KURTOSIS_MAX_FLOOR else 1.0
+    scale = _kurtosis_scale(kurt) if kurt is not None and floor_sigma < KURTOSIS_MAX_FLOOR else 1.0
     a, b = lv.a * scale, lv.b * scale
     sigma = float(np.sqrt(max(a * mean_intensity + b, 0.0)))
     kurt_sigma = None if kurt is None else float(np.sqrt(kurt) * floor_sigma)
@@ -616,7 +602,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
         level_function=tuple(levels),
         shot=float(a),
         read=float(b),
-        confidence=_confidence(sub, lv, power, floor_sigma, sigma, fallback),
+        confidence=_confidence(sub, lv, power, floor_sigma, sigma),
         noise_blur=float(sub.width),
     )
 
@@ -634,7 +620,7 @@ def _bins(intensity: np.ndarray) -> np.ndarray:
     return np.clip((intensity * (LEVEL_BINS / 256.0)).astype(np.intp), 0, LEVEL_BINS - 1)
 
 
-def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float, fallback: bool = False) -> float:
+def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float) -> float:
     """0-1: whether the blocks the NLF rests on look like noise alone, and agree with the kurtosis.
 
     A block looks like noise alone when its whitened power is as high in its upper usable bands as
@@ -642,9 +628,7 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     with frequency, so textured blocks fail, and in a photo without any flat area (foliage,
     gravel) nearly all of the NLF's flat blocks do. Evidence = (count of flat blocks passing) x
     (their share of the flat blocks) x (agreement of the kurtosis fit with the floor). A floor
-    that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such. Noise read from
-    the kurtosis alone under a texture floor (``fallback``) disagrees with the floor by nature, and
-    is held to FALLBACK_CONFIDENCE at most."""
+    that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such."""
     small = max(1.0 - floor_sigma / CONFIDENT_SIGMA, 0.0)
     # cameras blur their noise a little (0.5 px and less is read as white): judge blocks against
     # the mildest blurred-noise profile, so such noise still counts as noise alone
@@ -658,8 +642,6 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     n_pure = int(np.count_nonzero(pure))
     c_count = 1.0 - np.exp(-n_pure / CONFIDENCE_BLOCKS)
     c_share = min(max((n_pure / n_flat - PURE_SHARE[0]) / (PURE_SHARE[1] - PURE_SHARE[0]), 0.0), 1.0)
-    if fallback:
-        return float(np.clip(min(c_count * c_share, FALLBACK_CONFIDENCE), 0.0, 1.0))
     c_kurt = 1.0 - max(floor_sigma - sigma, 0.0) / (floor_sigma + 2.0)
     return float(np.clip(max(c_count * c_share * c_kurt, small), 0.0, 1.0))
 
