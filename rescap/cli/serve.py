@@ -58,7 +58,6 @@ def serve(
     import uvicorn
 
     from ..serve.app import create_app, wrap_body_limit
-    from ..serve.requests import RequestError
     from ..serve.settings import ServeSettings
     from .console import stderr_console
 
@@ -75,9 +74,6 @@ def serve(
     console = stderr_console()
     try:
         app = create_app(settings)
-    except RequestError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2)
     except Exception as exc:  # the model, the restorer, the key: everything a start needs
         typer.echo(f"error: {one_line(exc)}", err=True)
         raise typer.Exit(2)
@@ -92,22 +88,21 @@ def serve(
         wrap_body_limit(app, settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=int(timeout) + 1,
         server_header=False,
     )  # fmt: skip
-    server = _DrainingServer(config)
+    server = _draining_server(config)
     server.run()
     if not server.started:  # the port was taken, or the app failed to start: uvicorn said why
         raise typer.Exit(1)
 
 
-def _draining_server_class():
+def _draining_server(config):
+    """uvicorn's server, except that a stop on SIGTERM or Ctrl-C, once every request in flight has
+    its reply, exits 0: a clean shutdown, not a crash (uvicorn re-raises the signal, so the
+    process would die of it, status -15)."""
     import contextlib
 
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
-        """uvicorn's server, except that a stop on SIGTERM or Ctrl-C, once every request in flight
-        has its reply, exits 0: that is a clean shutdown, not a crash (uvicorn re-raises the signal,
-        so the process would die of it, status -15)."""
-
         @contextlib.contextmanager
         def capture_signals(self):
             with super().capture_signals():
@@ -116,8 +111,4 @@ def _draining_server_class():
                 if isinstance(captured, list):
                     captured.clear()
 
-    return DrainingServer
-
-
-def _DrainingServer(config):
-    return _draining_server_class()(config)
+    return DrainingServer(config)

@@ -133,12 +133,7 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
             return response
         finally:
             metrics.in_flight.dec()
-            status = str(response.status_code) if response is not None else "500"
-            endpoint = path if path in _ROUTES else "other"
-            metrics.requests.labels(endpoint=endpoint, status=status).inc()
-            metrics.latency.labels(endpoint=endpoint).observe(time.perf_counter() - start)
-            if not status.startswith("2"):
-                metrics.errors.labels(endpoint=endpoint, kind=status).inc()
+            metrics.answered(path, response.status_code if response is not None else 500, time.perf_counter() - start)
 
     @app.exception_handler(RequestError)
     async def refused(request: Request, exc: RequestError):
@@ -335,6 +330,7 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
         name = _text_field(fields, "restorer")
         return service.restorer_of_model(name) if name and name.startswith("rescap-") else name
 
+    metrics.endpoints = frozenset(route.path for route in app.routes if "{" not in route.path)
     return app
 
 
@@ -360,9 +356,6 @@ def _authorized(header: str, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
 
 
-_ROUTES = ("/health", "/metrics", "/v1/models", "/v1/chat/completions", "/v1/caption", "/v1/estimate", "/v1/prompt")
-
-
 async def _stream(reply_id: str, created: int, model: str, content: str):
     """The reply as OpenAI server-sent events: the whole caption in one delta (it is made at once)."""
     head = {"id": reply_id, "object": "chat.completion.chunk", "created": created, "model": model}
@@ -380,11 +373,4 @@ def _version() -> str:
 
 def wrap_body_limit(app: Any, settings: ServeSettings) -> Any:
     """The ASGI app with the request-size limit in front (its 413s counted in the app's metrics)."""
-    metrics = app.state.metrics
-
-    def refused(path: str) -> None:
-        endpoint = path if path in _ROUTES else "other"
-        metrics.requests.labels(endpoint=endpoint, status="413").inc()
-        metrics.errors.labels(endpoint=endpoint, kind="413").inc()
-
-    return _BodyLimit(app, settings.max_body_bytes, refused)
+    return _BodyLimit(app, settings.max_body_bytes, lambda path: app.state.metrics.answered(path, 413))

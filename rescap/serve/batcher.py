@@ -51,7 +51,6 @@ class DynamicBatcher:
         max_wait_s: float = 0.01,
         max_queue: int = 256,
         on_batch: Callable[[int], None] | None = None,
-        on_depth: Callable[[int], None] | None = None,
         max_gather_s: float = 2.0,
         on_seconds: Callable[[float], None] | None = None,
     ):
@@ -60,7 +59,6 @@ class DynamicBatcher:
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
         self.on_batch = on_batch
-        self.on_depth = on_depth
         self.on_seconds = on_seconds
         self.max_gather_s = max(max_gather_s, max_wait_s)
         self.batch_sizes: list[int] = []
@@ -70,10 +68,6 @@ class DynamicBatcher:
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescap-batch")
         self._busy = False
-
-    @property
-    def depth(self) -> int:
-        return len(self._pending)
 
     @contextmanager
     def incoming(self, key: Hashable):
@@ -99,13 +93,8 @@ class DynamicBatcher:
         loop = asyncio.get_running_loop()
         job = _Job(key, item, loop.create_future(), loop.time())
         self._pending.append(job)
-        self._depth_changed()
         self._wake.set()
         return await job.future
-
-    def _depth_changed(self) -> None:
-        if self.on_depth:
-            self.on_depth(len(self._pending))
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -132,7 +121,6 @@ class DynamicBatcher:
             batch = [j for j in self._pending if j.key == first.key and not j.future.done()][: self.max_batch]
             taken = {id(j) for j in batch}
             self._pending = [j for j in self._pending if id(j) not in taken]
-            self._depth_changed()
             if not batch:
                 continue
             self.batch_sizes.append(len(batch))

@@ -33,5 +33,17 @@ class ServiceMetrics:
         self.queue_depth = Gauge("rescap_queue_depth", "Images waiting for a captioning batch", registry=self.registry)
         self.in_flight = Gauge("rescap_requests_in_flight", "Requests being handled", registry=self.registry)
 
+    # the application's own paths; any other path is counted as "other" (bounded label values)
+    endpoints: frozenset[str] = frozenset()
+
+    def answered(self, path: str, status: int, seconds: float | None = None) -> None:
+        """Count one reply (and its latency, when timed)."""
+        endpoint = path if path in self.endpoints else "other"
+        self.requests.labels(endpoint=endpoint, status=str(status)).inc()
+        if seconds is not None:
+            self.latency.labels(endpoint=endpoint).observe(seconds)
+        if not 200 <= status < 300:
+            self.errors.labels(endpoint=endpoint, kind=str(status)).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, get_args
 
 from ..captioning.items import prepare_image
 from .requests import RequestError
@@ -108,12 +108,21 @@ class CaptionService:
         return self.settings.restorer
 
     # -- captioners ----------------------------------------------------------------------------
-    def key(self, restorer: str | None = None, richness: str | None = None, mode: str | None = None) -> tuple:
+    def key(self, restorer: str | None = None, richness: Any = None, mode: str | None = None) -> tuple:
         """The captioner a request needs, normalised (``" 5"``, ``"05"`` and ``5`` are one), made now:
         an unknown restorer, a bad richness or mode fail here."""
+        key = self._normalised(restorer, richness, mode)
+        self._captioner(key)
+        return key
+
+    def captioner(self, restorer: str | None = None, richness: Any = None, mode: str | None = None):
+        return self._captioner(self._normalised(restorer, richness, mode))
+
+    def _normalised(self, restorer: str | None, richness: Any, mode: str | None) -> tuple:
+        from ..captioning.config import Mode
         from ..control.richness import parse_richness
 
-        text = str(richness or self.settings.richness).strip().lower()
+        text = str(richness if richness is not None else self.settings.richness).strip().lower()
         try:
             parsed = parse_richness(int(text) if text.isdigit() else text)
         except ValueError as exc:
@@ -121,29 +130,20 @@ class CaptionService:
         if isinstance(parsed, int) and parsed > MAX_RICHNESS:
             raise RequestError(400, f"richness: at most {MAX_RICHNESS} tokens")
         mode = mode or self.settings.mode
-        if mode not in ("chain", "fused", "single"):
-            raise RequestError(400, f"mode must be chain, fused or single, not {mode[:40]!r}")
-        key = (restorer or self.settings.restorer, str(parsed), mode)
-        self.captioner(*key)
-        return key
+        if mode not in get_args(Mode):
+            raise RequestError(400, f"mode must be {', '.join(get_args(Mode))}, not {mode[:40]!r}")
+        return (restorer or self.settings.restorer, parsed, mode)
 
-    def captioner(self, restorer: str | None = None, richness: str | None = None, mode: str | None = None):
+    def _captioner(self, key: tuple):
         from ..captioning.captioner import Captioner
-        from ..control.richness import RichnessPolicy, parse_richness
+        from ..control.richness import RichnessPolicy
 
-        key = (restorer or self.settings.restorer, str(richness or self.settings.richness), mode or self.settings.mode)
         with self._lock:
             found = self._captioners.get(key)
             if found is not None:
                 self._captioners.move_to_end(key)
                 return found
-            try:
-                text = key[1].strip().lower()
-                policy = RichnessPolicy(mode=parse_richness(int(text) if text.isdigit() else text))
-            except ValueError as exc:
-                raise RequestError(400, f"richness: {exc}") from None
-            if key[2] not in ("chain", "fused", "single"):
-                raise RequestError(400, f"mode must be chain, fused or single, not {key[2][:40]!r}")
+            policy = RichnessPolicy(mode=key[1])
             try:
                 captioner = Captioner(self.backend, restorer=key[0], policy=policy, mode=key[2], relevance=self._relevance(), max_image_pixels=self.settings.max_image_pixels)
             except (KeyError, ValueError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,4 +38,4 @@ class ServeSettings(BaseModel):
     # processes decoding and measuring images (0: in threads of the server process); one per core,
     # up to 4: they sleep while the VLM works on a batch, and under load the next batch's images
     # are measured while it does
-    estimate_workers: int = Field(default_factory=lambda: min(4, __import__("os").cpu_count() or 2), ge=0)
+    estimate_workers: int = Field(default_factory=lambda: min(4, os.cpu_count() or 2), ge=0)
