@@ -48,6 +48,13 @@ def _error(status: int, message: str, kind: str = "invalid_request_error", heade
 MAX_TEXT_CHARS = 4000
 
 
+# A refused body is still read (and dropped) up to this much before the 413 goes out: a server
+# that closes with unread bytes in its socket makes the kernel send a reset, and the client sees
+# "connection reset" instead of the 413 (as nginx's lingering close, bounded in bytes and time).
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 5.0
+
+
 class _BodyLimit:
     """ASGI middleware: bodies over ``limit`` bytes get 413, declared (Content-Length) or not
     (chunked): the body is read up to the limit, then handed on to the application."""
@@ -89,7 +96,25 @@ class _BodyLimit:
     async def _refuse(self, response, scope, receive, send):
         if self.on_refused:
             self.on_refused(scope.get("path", ""))
+        await _drain(receive)
+        response.headers["Connection"] = "close"
         return await response(scope, receive, send)
+
+
+async def _drain(receive) -> None:
+    """Read and drop the rest of a request body, up to DRAIN_BYTES and DRAIN_SECONDS."""
+    drained, deadline = 0, time.monotonic() + DRAIN_SECONDS
+    while drained <= DRAIN_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), left)
+        except asyncio.TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
 
 
 def create_app(settings: ServeSettings, service: CaptionService | None = None) -> FastAPI:
