@@ -33,6 +33,7 @@ NOT_HERE = [
     (r"python -m pytest", "is this test suite"),
     (r"^python benchmarks/", "benchmarks take minutes and print figures; run on their own"),
     (r"^\.ci/run", "is CI itself"),
+    (r"ComfyUI/", "needs a ComfyUI checkout (the pack's nodes are tested in tests/comfyui)"),
 ]
 LANGUAGES = {"bash": "shell", "python": "python", "": None}  # "": the project layout, not code
 

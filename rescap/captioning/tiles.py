@@ -138,5 +138,21 @@ class TiledCaptions(BaseModel):
     tiles: list[TileCaption]
 
     def supir_captions(self) -> list[list[str]]:
-        """Per-tile captions in the form ComfyUI-SUPIR's ``SUPIR_conditioner`` takes (``captions``)."""
-        return [[t.caption] for t in self.tiles]
+        """Per-tile captions in the form ComfyUI-SUPIR's ``SUPIR_conditioner`` takes (``captions``):
+        one-element lists, each caption ending as SUPIR's join needs (the conditioner glues
+        ``caption[0]`` to its positive prompt with no separator, as SUPIR itself does)."""
+        return supir_captions(t.caption for t in self.tiles)
+
+
+def supir_captions(captions) -> list[list[str]]:
+    """Captions as ComfyUI-SUPIR's ``captions`` input takes them: ``[[caption], ...]``, one per
+    tile (one image) or one per image of a batch, each ready for SUPIR's no-separator join.
+
+    Example:
+        >>> supir_captions(["A red fox in the snow", ""])
+        [['A red fox in the snow. '], ['']]
+    """
+    from ..adapters.registry import get_adapter
+
+    adapter = get_adapter("supir")
+    return [[adapter.prepare_caption(c)] for c in captions]

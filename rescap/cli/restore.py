@@ -10,19 +10,11 @@ from typing import List, Optional
 import typer
 
 from .._version import __version__
+from ..captioning.prompt_record import prompt_fields
 from ..errors import error_text
 from . import options
 from .adapters import load_adapter
 from .console import ensure_output_folder, lock_output
-
-
-def prompt_fields(adapter, final) -> dict:
-    """A ``FinalPrompts`` under the record names every command uses (those of ``rescap caption --json``)."""
-    fields = final.model_dump()  # "slots" stays: each slot's text with its encoders, tokens and window
-    return {
-        "caption": fields.pop("caption"), "positive_prompt": fields.pop("positive"), "negative_prompt": fields.pop("negative"),
-        "slot_prompts": {slot.argument: slot.text for slot in adapter.slot_texts(final)}, **fields,
-    }  # fmt: skip
 
 
 def _prompt_source(vlm, base_url, no_vlm, richness, adapter, relevance, mode, backend_options=None):

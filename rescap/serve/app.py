@@ -304,7 +304,7 @@ def create_app(settings: ServeSettings, service: CaptionService | None = None) -
         bundle = await caption(data, restorer, richness, mode)
         record = bundle.model_dump(mode="json", exclude={"image_embedding"})
         if user or negative:  # merged as --prompt / --negative are
-            from ..cli.restore import prompt_fields
+            from ..captioning.prompt_record import prompt_fields
 
             adapter = service.captioner(restorer).adapter
             loop = asyncio.get_running_loop()

@@ -212,22 +212,16 @@ class CaptionService:
     def prompt(self, caption: str, restorer: str | None, user_prompt: str | None, user_negative: str | None, data: bytes | None) -> dict:
         """The final strings and token counts a restorer gets for ``caption`` (what ``rescap prompt
         --caption`` prints); with an image, its degradation-aware negative and restoration prompts."""
-        from ..captioning.bundle import PromptBundle
-        from ..cli.restore import prompt_fields
+        from ..captioning.prompt_record import prompt_record
 
-        captioner = self.captioner(restorer)
-        adapter = captioner.adapter
+        adapter = self.captioner(restorer).adapter
+        negative, restoration = None, ""
         if data is not None:
             bundle = self._degradation_only(restorer).caption_batch([data])[0]
             if not hasattr(bundle, "caption"):
                 raise RequestError(400, f"the image could not be read: {bundle.error}")
             negative, restoration = bundle.negative_prompt, bundle.restoration_prompt
-        else:
-            negative, restoration = adapter.negative_prompt, ""
-        bundle = PromptBundle.model_construct(caption=caption, negative_prompt=negative, restoration_prompt=restoration)
-        final = adapter.final_prompts(bundle, user_prompt, user_negative)
-        check = adapter.check(final)
-        return {"restorer": adapter.name, **prompt_fields(adapter, final), "restoration_prompt": restoration, "check": check.model_dump()}
+        return prompt_record(adapter, caption, negative, restoration, user_prompt, user_negative)
 
     def _degradation_only(self, restorer: str | None):
         from ..captioning.captioner import Captioner

@@ -100,7 +100,10 @@ def test_tiles_are_captioned_from_their_crops_with_the_whole_as_context(astronau
     textured_tokens = [t.caption_tokens for t in r.tiles if not t.flat]
     assert max(flat_tokens) * 2 <= min(textured_tokens)  # a few words for the sky
     assert sum("nearly uniform" in p for p in tile_prompts) == 4
-    assert r.supir_captions() == [[t.caption] for t in r.tiles] and all(isinstance(c[0], str) and c[0] for c in r.supir_captions())
+    # ComfyUI-SUPIR glues caption[0] to its positive prompt with no separator (nodes_v2.py
+    # SUPIR_conditioner.condition: ''.join([caption[0], positive_prompt])): each must end in ". "
+    assert [c[0].rstrip() for c in r.supir_captions()] == [t.caption.rstrip(".") + "." for t in r.tiles]
+    assert all(len(c) == 1 and c[0].endswith(". ") for c in r.supir_captions())
 
 
 def test_a_failing_tile_carries_its_error_and_the_others_go_on(astronaut, tmp_path):
