@@ -68,7 +68,11 @@ def _service(vlm: str, base_url: str, api_key_env: str, relevance: str):
 def _fail(exc: BaseException) -> RescapNodeError:
     from ..errors import one_line
 
-    return RescapNodeError(one_line(exc) if not hasattr(exc, "message") else str(exc.message))
+    return RescapNodeError(_line(str(exc.message)) if hasattr(exc, "message") else one_line(exc))
+
+
+def _line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _richness(richness: str, max_tokens: int) -> Any:
@@ -87,7 +91,7 @@ def supir_tile_grid(picture, tile_size: int, tile_stride: int):
     if (w2, h2) != (w, h):
         picture = picture.resize((w2, h2), Image.BICUBIC)
     size = max(tile_size // LATENT_SCALE, 1) * LATENT_SCALE
-    stride = min(max(tile_stride // LATENT_SCALE, 1) * LATENT_SCALE, size)
+    stride = max(tile_stride // LATENT_SCALE, 1) * LATENT_SCALE  # a stride over the size too: the sampler takes it as given
     return picture, TileSpec(size=size, stride=stride)
 
 
@@ -125,7 +129,8 @@ class RescapCaption:
     DESCRIPTION = (
         "rescap's degradation-aware caption for a restorer. captions: connect to SUPIR Conditioner's captions input "
         "(one per image, or one per sampler tile when tile_size > 0: feed the image SUPIR First Stage gets and use "
-        "SUPIR Sampler's tile size and stride)."
+        "SUPIR Sampler's tile size and stride). For a batch into SUPIR Conditioner connect captions only: a per-image "
+        "output such as negative makes ComfyUI run the conditioner once per image."
     )
     CATEGORY = CATEGORY
     FUNCTION = "caption"
@@ -178,7 +183,10 @@ class RescapCaption:
             raise _fail(exc) from None
         for n, result in enumerate(results):
             if isinstance(result, CaptionFailure):
-                raise RescapNodeError(f"image {n + 1}: {result.stage}: {result.error}")
+                raise RescapNodeError(_line(f"image {n + 1}: {result.stage}: {result.error}"))
+            for tile in getattr(result, "tiles", []):  # a tile the VLM failed on would reach SUPIR as ""
+                if tile.error:
+                    raise RescapNodeError(_line(f"tile {tile.box.index}: {tile.error}"))
         bundles = [getattr(r, "bundle", r) for r in results]
         outputs: list[list[str]] = [[], [], [], []]
         for bundle in bundles:
@@ -187,8 +195,11 @@ class RescapCaption:
             outputs[1].append(final["positive_prompt"] if final else bundle.positive_prompt)
             outputs[2].append(final["negative_prompt"] if final else bundle.negative_prompt)
             outputs[3].append(bundle.restoration_prompt)
-        captions = results[0].supir_captions() if tile_size > 0 else supir_captions(b.caption for b in bundles)
-        return (*outputs, captions)
+        # the user's text goes into the captions SUPIR's conditioner reads too, merged as in ``positive``
+        texts = [t.caption for t in results[0].tiles] if tile_size > 0 else [b.caption for b in bundles]
+        if prompt.strip():
+            texts = [prompt_record(captioner.adapter, t, user_prompt=prompt)["caption"] for t in texts]
+        return (*outputs, supir_captions(texts))
 
 
 class RescapPrompt:

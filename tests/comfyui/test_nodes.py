@@ -2,7 +2,7 @@
 reads it, and the nodes called with ComfyUI-format tensors.
 
 What ComfyUI does with a pack, from its source at that commit: ``nodes.py load_custom_node`` imports
-the folder's ``__init__.py`` as a module named after the folder and reads NODE_CLASS_MAPPINGS and
+the folder's ``__init__.py`` as a package (named from its path) and reads NODE_CLASS_MAPPINGS and
 NODE_DISPLAY_NAME_MAPPINGS; ``execution.py`` calls ``getattr(obj, obj.FUNCTION)(**inputs)`` with
 the inputs of INPUT_TYPES()'s "required"/"optional" sections by name; an input spec is a tuple
 (type name or a list of combo choices, options); IMAGE is a (B, H, W, C) float32 tensor in [0, 1].
@@ -159,16 +159,24 @@ def _supir_sampler_tiles(h_pixels, w_pixels, tile_size, tile_stride):
     return [(r, c) for r in rows for c in cols]
 
 
-def test_tile_captions_match_supirs_sampler_tiles(standin):
+@pytest.mark.parametrize("size, stride, count", [(256, 128, 2 * 3), (128, 256, 2 * 3), (96, 100, 3 * 5)])
+def test_tile_captions_match_supirs_sampler_tiles(standin, size, stride, count):
     photo = _photo(h=300, w=420, seed=5)  # not multiples of 32: the first stage resizes to 288 x 416
-    *_, captions = nodes.RescapCaption().caption(_comfy_image(photo), **_caption_inputs(standin, tile_size=256, tile_stride=128))
-    assert len(captions) == len(_supir_sampler_tiles(300, 420, 256, 128)) == 2 * 3
+    *_, captions = nodes.RescapCaption().caption(_comfy_image(photo), **_caption_inputs(standin, tile_size=size, tile_stride=stride))
+    assert len(captions) == len(_supir_sampler_tiles(300, 420, size, stride)) == count
     assert all(len(c) == 1 and c[0].endswith(". ") for c in captions)
+    grid_picture, spec = nodes.supir_tile_grid(Image.fromarray(photo), size, stride)
+    from rescap.captioning.tiles import sliding_windows
+
+    boxes = sliding_windows(grid_picture.height, grid_picture.width, spec)
+    assert [(b.top // 8, b.left // 8) for b in boxes] == _supir_sampler_tiles(300, 420, size, stride)  # same tiles, same order
 
 
 def test_user_prompt_is_merged(standin):
-    _, positive, *_ = nodes.RescapCaption().caption(_comfy_image(_photo(seed=6)), **_caption_inputs(standin, prompt="a photo of Kyoto"))
-    assert positive[0].startswith("a photo of Kyoto")
+    _, positive, *_, captions = nodes.RescapCaption().caption(_comfy_image(_photo(seed=6)), **_caption_inputs(standin, prompt="a photo of Kyoto"))
+    assert positive[0].startswith("a photo of Kyoto") and captions[0][0].startswith("a photo of Kyoto")
+    *_, tiled = nodes.RescapCaption().caption(_comfy_image(_photo(h=128, w=192, seed=6)), **_caption_inputs(standin, prompt="Kyoto", tile_size=64, tile_stride=64))
+    assert len(tiled) == 2 * 3 and all(c[0].startswith("Kyoto") and c[0].endswith(". ") for c in tiled)
 
 
 def test_prompt_node_reports_tokens_as_clips_reference_tokenizer_counts():
