@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import Any, get_args
 
+from ..errors import one_line
 from .images import pictures_from_images
 
-COMFYUI_COMMIT = "a125cd84b054a57729b5eecab930ca9408719832"
 CATEGORY = "rescap"
 NO_VLM = "none"
-RICHNESS = ["auto", "short", "medium", "long"]
-MODES = ["chain", "fused", "single"]
 MAX_LOADED = 2  # VLMs kept loaded across runs (two Caption nodes with different models do not thrash)
 # ComfyUI-SUPIR (kijai/ComfyUI-SUPIR 0613a9239f49b062adba6c12072942e1724a7cbd, nodes_v2.py):
 # SUPIR_first_stage resizes the image to sides that are multiples of 32 (bicubic), and SUPIR_sample
@@ -33,7 +31,10 @@ LATENT_SCALE = 8
 
 
 class RescapNodeError(RuntimeError):
-    """A one-line message ComfyUI shows on the node."""
+    """A one-line message ComfyUI shows on the node (whitespace collapsed here, whatever its source)."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
 
 
 def _restorers() -> list[str]:
@@ -51,12 +52,13 @@ def _service(vlm: str, base_url: str, api_key_env: str, relevance: str):
     from ..serve.settings import ServeSettings
 
     vlm = (vlm or "").strip()
+    vlm = "" if vlm.lower() == NO_VLM else vlm  # "none", "None" and "" are one service
     key = (vlm, base_url.strip(), api_key_env.strip(), relevance)
     if key in _services:
         _services.move_to_end(key)
         return _services[key]
     options = {"api_key_env": key[2]} if key[2] else {}
-    settings = ServeSettings(vlm=None if vlm.lower() in (NO_VLM, "") else vlm, base_url=key[1] or None, backend_options=options,
+    settings = ServeSettings(vlm=vlm or None, base_url=key[1] or None, backend_options=options,
                              relevance=relevance, estimate_workers=0)  # fmt: skip
     service = CaptionService(settings)
     _services[key] = service
@@ -66,13 +68,7 @@ def _service(vlm: str, base_url: str, api_key_env: str, relevance: str):
 
 
 def _fail(exc: BaseException) -> RescapNodeError:
-    from ..errors import one_line
-
-    return RescapNodeError(_line(str(exc.message)) if hasattr(exc, "message") else one_line(exc))
-
-
-def _line(text: str) -> str:
-    return " ".join(str(text).split())
+    return RescapNodeError(one_line(exc))
 
 
 def _richness(richness: str, max_tokens: int) -> Any:
@@ -110,7 +106,7 @@ class RescapEstimate:
         return {"required": {"image": ("IMAGE", {"tooltip": "one image or a batch: one report per image"})}}
 
     def estimate(self, image):
-        from ..cli.degradation_view import one_line
+        from ..cli.degradation_view import one_line as reading
         from ..degradation.estimate import estimate_degradation
 
         reports = []
@@ -119,7 +115,7 @@ class RescapEstimate:
                 reports.append(estimate_degradation(picture))
             except Exception as exc:
                 raise RescapNodeError(f"image {n + 1}: {_fail(exc)}") from None
-        return ([one_line(r) for r in reports], [float(r.overall_severity) for r in reports], [r.model_dump_json() for r in reports])
+        return ([reading(r) for r in reports], [float(r.overall_severity) for r in reports], [r.model_dump_json() for r in reports])
 
 
 class RescapCaption:
@@ -140,16 +136,18 @@ class RescapCaption:
 
     @classmethod
     def INPUT_TYPES(cls):
+        from ..captioning.config import Mode
         from ..cli.options import DEFAULT_VLM
+        from ..control.richness import NAMED_TOKENS
 
         return {
             "required": {
                 "image": ("IMAGE",),
                 "restorer": (_restorers(), {"default": "supir"}),
                 "vlm": ("STRING", {"default": DEFAULT_VLM, "tooltip": "source:model (transformers:<hub id or folder>, vllm:<...>, openai:<name>) or none"}),
-                "richness": (RICHNESS, {"default": "auto"}),
+                "richness": (["auto", *NAMED_TOKENS], {"default": "auto"}),
                 "max_tokens": ("INT", {"default": 0, "min": 0, "max": 4096, "tooltip": "0: richness decides; N: a cap of N tokens"}),
-                "mode": (MODES, {"default": "chain"}),
+                "mode": (list(get_args(Mode)), {"default": "chain"}),
                 "tile_size": ("INT", {"default": 0, "min": 0, "max": 8192, "step": 32, "tooltip": "0: whole image; else SUPIR Sampler's sampler_tile_size"}),
                 "tile_stride": ("INT", {"default": 512, "min": 32, "max": 8192, "step": 32}),
             },
@@ -183,23 +181,23 @@ class RescapCaption:
             raise _fail(exc) from None
         for n, result in enumerate(results):
             if isinstance(result, CaptionFailure):
-                raise RescapNodeError(_line(f"image {n + 1}: {result.stage}: {result.error}"))
+                raise RescapNodeError(f"image {n + 1}: {result.stage}: {result.error}")
             for tile in getattr(result, "tiles", []):  # a tile the VLM failed on would reach SUPIR as ""
                 if tile.error:
-                    raise RescapNodeError(_line(f"tile {tile.box.index}: {tile.error}"))
+                    raise RescapNodeError(f"tile {tile.box.index}: {tile.error}")
         bundles = [getattr(r, "bundle", r) for r in results]
-        outputs: list[list[str]] = [[], [], [], []]
-        for bundle in bundles:
-            final = prompt_record(captioner.adapter, bundle.caption, bundle.negative_prompt, bundle.restoration_prompt, prompt or None) if prompt.strip() else None
-            outputs[0].append(bundle.caption)
-            outputs[1].append(final["positive_prompt"] if final else bundle.positive_prompt)
-            outputs[2].append(final["negative_prompt"] if final else bundle.negative_prompt)
-            outputs[3].append(bundle.restoration_prompt)
-        # the user's text goes into the captions SUPIR's conditioner reads too, merged as in ``positive``
-        texts = [t.caption for t in results[0].tiles] if tile_size > 0 else [b.caption for b in bundles]
-        if prompt.strip():
-            texts = [prompt_record(captioner.adapter, t, user_prompt=prompt)["caption"] for t in texts]
-        return (*outputs, supir_captions(texts))
+        user = prompt if prompt.strip() else None
+        adapter = captioner.adapter
+        # with the user's text, each bundle's strings are merged once, as --prompt merges them
+        finals = [prompt_record(adapter, b.caption, b.negative_prompt, b.restoration_prompt, user) if user else None for b in bundles]
+        positive = [f["positive_prompt"] if f else b.positive_prompt for b, f in zip(bundles, finals)]
+        negative = [f["negative_prompt"] if f else b.negative_prompt for b, f in zip(bundles, finals)]
+        # the captions SUPIR's conditioner reads carry the user's text too
+        if tile_size > 0:
+            texts = [prompt_record(adapter, t.caption, user_prompt=user)["caption"] if user else t.caption for t in results[0].tiles]
+        else:
+            texts = [f["caption"] if f else b.caption for b, f in zip(bundles, finals)]
+        return ([b.caption for b in bundles], positive, negative, [b.restoration_prompt for b in bundles], supir_captions(texts))
 
 
 class RescapPrompt:
