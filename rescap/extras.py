@@ -40,6 +40,7 @@ EXTRAS: dict[str, Extra] = {
         Extra("ray", ("ray",), "re-captioning on Ray clusters (Ray Data)"),
         Extra("parquet", ("pyarrow",), "Parquet manifests and output for rescap recaption"),
         Extra("serve", ("fastapi", "uvicorn", "prometheus_client", "python_multipart"), "rescap serve: the OpenAI-compatible captioning service"),
+        Extra("ui", ("gradio",), "rescap ui: the local web app"),
     )
 }
 # the two groups pyproject.toml also declares: everything, and everything a developer runs the tests with

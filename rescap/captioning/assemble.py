@@ -25,6 +25,14 @@ def caption_limit(target: int, budget: int, has_vlm: bool, exact: bool = False) 
     return min(budget, target if exact else max(target, int(target * TARGET_SLACK)))
 
 
+def degradation_negative(report: Any, adapter: Any) -> str:
+    """``adapter``'s negative prompt with terms for what was measured in ``report``, fitted to its window."""
+    negative = negative_prompt(report, adapter.negative_prompt)
+    if negative:  # measured terms follow the restorer's own; what does not fit the window goes
+        negative = fit_to_tokens(negative, adapter.usable, adapter.counter).text
+    return negative
+
+
 def assemble(
     item: PreparedImage, caption: str, removed: list[str], relevance: list[PhraseRelevance] | None, *,
     adapter: Any, budget: int, policy: Any, model: str | None, embedding: list[float] | None = None,
@@ -35,9 +43,7 @@ def assemble(
     assert report is not None
     caption, dropped = adapter.fit_caption(caption, limit=caption_limit(item.target, budget, model is not None, isinstance(policy.mode, int)))
     removed += dropped
-    negative = negative_prompt(report, adapter.negative_prompt)
-    if negative:  # measured terms follow the restorer's own; what does not fit the window goes
-        negative = fit_to_tokens(negative, adapter.usable, adapter.counter).text
+    negative = degradation_negative(report, adapter)
     final = adapter.final_prompts_for(caption, negative, restoration_prompt(report))
     counter = adapter.counter
     texts = adapter.slot_texts(final)

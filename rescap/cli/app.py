@@ -17,6 +17,7 @@ from . import extras as extras_cmd
 from . import recaption as recaption_cmd
 from . import restore as restore_cmd
 from . import serve as serve_cmd
+from . import ui as ui_cmd
 
 try:  # newer typer carries its own copy of click
     from typer._click.exceptions import ClickException as _ClickException
@@ -130,6 +131,7 @@ app.command("restore", short_help="Caption and restore images (or write the rest
 app.command("recaption", short_help="Re-caption a whole dataset, resumably, locally or on Ray.")(recaption_cmd.recaption)
 app.command("bench", short_help="Compare caption policies on your restorer: outputs, metrics, report.html.")(bench_cmd.bench)
 app.command("serve", short_help="Serve captions over HTTP: OpenAI-compatible, with dynamic batching.")(serve_cmd.serve)
+app.command("ui", short_help="Open rescap in the browser: report, steps, caption, each restorer's strings.")(ui_cmd.ui)
 app.command("extras", short_help="List the optional extras and whether each is installed.")(extras_cmd.extras)
 app.add_typer(backends_cmd.app, name="backends", short_help="VLM backends: list them, or check one on a test image.")
 app.add_typer(adapters_cmd.app, name="adapters", short_help="Restorer adapters: list them, or show how one takes text.")

@@ -15,6 +15,7 @@ class Reading:
     value: str
     level: str
     uncertain: bool
+    confidence: float | None = None  # how sure the estimator is, 0-1 (None: the overall severity)
 
     def text(self) -> str:
         return self.value + (UNCERTAIN_MARK if self.uncertain else "")
@@ -39,7 +40,10 @@ COLUMNS = [name for name, _, _ in _QUANTITIES] + ["overall"]
 
 def readings(r) -> list[Reading]:
     """The report's quantities in ``COLUMNS`` order (``r`` is a ``DegradationReport``)."""
-    out = [Reading(name, show(r), getattr(r, f"{kind}_level").value, not r.observed(kind)) for name, kind, show in _QUANTITIES]
+    out = [
+        Reading(name, show(r), getattr(r, f"{kind}_level").value, not r.observed(kind), getattr(r, f"{kind}_confidence"))
+        for name, kind, show in _QUANTITIES
+    ]
     out.append(Reading("overall", f"{r.overall_severity:.2f}", r.overall_level.value, False))
     return out
 

@@ -122,6 +122,7 @@ def parse_backend_options(pairs: Optional[List[str]], api_key_env: Optional[str]
 # -- rescap serve ----------------------------------------------------------------------------
 HOST = typer.Option("127.0.0.1", "--host", help="Address to bind; 127.0.0.1 (default) serves this machine only.")
 PORT = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on.")
+UI_PORT = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on (7860: Gradio's usual one).")
 MAX_BATCH = typer.Option(8, "--max-batch", min=1, help="Most images captioned in one batched VLM call.")
 MAX_WAIT_MS = typer.Option(10.0, "--max-wait-ms", min=0.0, help="How long the first image of a batch waits for others (ms).")
 MAX_GATHER_MS = typer.Option(

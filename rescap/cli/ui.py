@@ -1,0 +1,75 @@
+"""``rescap ui``: the local web app (Gradio) on one VLM."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from . import options
+
+
+def ui(
+    vlm: Optional[str] = options.VLM,
+    base_url: Optional[str] = options.BASE_URL,
+    no_vlm: bool = options.NO_VLM,
+    restorer: str = options.RESTORER_OR_SD,
+    mode: str = options.MODE,
+    relevance: str = typer.Option("off", "--relevance", help="CLIP relevance filter: off (default for the app), auto, or a CLIP hub id/folder."),
+    restorer_model: Optional[str] = typer.Option(
+        None, "--restorer-model", help="A diffusers pipeline (hub id or saved folder) for the Restore tab; none: no restoration."
+    ),
+    device: str = options.DEVICE,
+    host: str = options.HOST,
+    port: int = options.UI_PORT,
+    backend_option: Optional[List[str]] = options.BACKEND_OPTION,
+    api_key_env: Optional[str] = options.API_KEY_ENV,
+) -> None:
+    """Open rescap in the browser: degradation report, each step's answer, the caption with a richness
+    slider, and the exact strings each restorer gets, re-checked as you edit; tiles, restoration, batch.
+
+    Binds 127.0.0.1 (this machine only) unless --host says otherwise; Ctrl-C stops it.
+
+    Examples:
+
+    \b
+        rescap ui --vlm transformers:/models/smolvlm --restorer supir
+        rescap ui --vlm openai:Qwen/Qwen2.5-VL-7B-Instruct --base-url http://gpu-box:8000/v1 --port 7861
+        rescap ui --no-vlm --restorer-model ./sd-x4-upscaler
+    """
+    from ..errors import one_line
+    from ..extras import MissingExtraError, require
+    from .console import stderr_console
+
+    try:
+        require("gradio", "ui")
+    except MissingExtraError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    from ..serve.settings import ServeSettings
+    from ..ui.app import build_app, launch
+    from ..ui.work import UiWork
+
+    console = stderr_console()
+    settings = ServeSettings(
+        vlm=None if no_vlm else options.vlm_of(vlm, None), base_url=base_url, backend_options=options.parse_backend_options(backend_option, api_key_env),
+        restorer=restorer, mode=mode, relevance=relevance, estimate_workers=0,
+    )  # fmt: skip
+    try:
+        work = UiWork.start(settings, restorer_model=restorer_model, device=device)
+        demo = build_app(work)
+    except Exception as exc:  # the model, the restorer, the pipeline's tokenizers: everything a start needs
+        typer.echo(f"error: {one_line(exc)}", err=True)
+        raise typer.Exit(2)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach it can caption, and read folders on the Batch tab", highlight=False)
+    console.print(f"rescap ui: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port} - VLM {settings.vlm or 'none (degradation-only prompts)'}", highlight=False, soft_wrap=True)
+    try:
+        launch(demo, host, port, quiet=True)
+    except OSError as exc:  # the port is taken
+        typer.echo(f"error: cannot serve on {host}:{port}: {one_line(exc)}", err=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        work.close()

@@ -1,0 +1,211 @@
+"""What ``rescap ui`` does, without Gradio: measure, analyse, caption at a richness, the final
+strings for each restorer, tile captions, a restoration, and a folder re-captioned.
+
+The app's handlers call these; tests call them too. Everything runs on one ``CaptionService``
+(the one ``rescap serve`` uses): one VLM backend shared by a captioner per (restorer, richness),
+so moving the richness slider re-runs only the caption step on the analysis already made.
+
+Example:
+    >>> from rescap.serve.settings import ServeSettings
+    >>> work = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0))
+    >>> [r["restorer"] for r in work.strings("A red fox in the snow", None, ["supir", "hypir"])]
+    ['supir', 'hypir']
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import one_line
+
+
+class UiError(Exception):
+    """A one-line message the app shows in place of the result."""
+
+
+class UiWork:
+    """The work behind the app, on one ``CaptionService``.
+
+    ``restorer_model``: a diffusers pipeline (hub id or saved folder) the Restore tab runs; None:
+    no restoration. ``device``: where it runs.
+    """
+
+    def __init__(self, service: Any, restorer_model: str | None = None, device: str = "cpu"):
+        self.service = service
+        self.restorer_model = restorer_model
+        self.device = device
+        self._runner: Any = None
+        self._vlm = threading.Lock()  # Gradio runs handlers in threads; the backend takes one batch at a time
+        self._restoring = threading.Lock()
+        if restorer_model:  # the pipeline's own tokenizers count its strings (no weights read yet)
+            adapter = self.adapter("diffusers")
+            if hasattr(adapter, "use_folder") and Path(restorer_model).expanduser().is_dir():
+                adapter.use_folder(restorer_model)
+
+    @classmethod
+    def start(cls, settings: Any, backend: Any = "settings", restorer_model: str | None = None, device: str = "cpu") -> "UiWork":
+        """The work on a new ``CaptionService`` (``backend``: an already made ``VLMBackend``, or the
+        one ``settings.vlm`` names)."""
+        from ..serve.service import CaptionService
+
+        return cls(CaptionService(settings, backend), restorer_model, device)
+
+    # -- what there is ---------------------------------------------------------------------------
+    @property
+    def captions(self) -> bool:
+        """Whether a VLM captions (False: degradation-only prompts, no caption)."""
+        return self.service.backend is not None
+
+    @property
+    def default_restorer(self) -> str:
+        return self.service.settings.restorer
+
+    def restorers(self) -> list[str]:
+        from ..adapters.registry import available_adapters
+
+        return sorted(available_adapters())
+
+    def adapter(self, restorer: str):
+        return self._captioner(restorer).adapter
+
+    def budget(self, restorer: str) -> int:
+        """The most caption tokens ``restorer``'s window leaves (the slider's end)."""
+        return int(self._captioner(restorer).budget)
+
+    def _captioner(self, restorer: str, richness: Any = None):
+        try:
+            return self.service.captioner(restorer, richness)
+        except Exception as exc:
+            raise UiError(one_line(exc)) from None
+
+    # -- one image ---------------------------------------------------------------------------------
+    def measure(self, image: Any, name: str | None = None):
+        """Decode the image, estimate its degradation and fit the picture the VLM sees."""
+        item = self._captioner(self.default_restorer).prepare(image, name)
+        if item.failure is not None:
+            raise UiError(f"{item.name or 'the image'}: {item.failure.error}")
+        return item
+
+    def analyse(self, items: Sequence[Any], restorer: str) -> None:
+        """The chain-of-thought steps before the caption, for several images in one batch (in place:
+        each item's ``trace`` gets the steps' answers). Their answers do not depend on richness."""
+        with self._vlm:
+            self._captioner(restorer).analyze(list(items))
+
+    def caption(self, items: Sequence[Any], restorer: str, richness: int = 0) -> list[Any]:
+        """The bundles of analysed images at ``richness`` caption tokens (0: the policy's own choice
+        for each image's degradation and content), in one batched caption step (the steps before it
+        are not re-run). An image that failed gets a ``UiError`` in its place."""
+        from ..captioning.captioner import Captioner
+
+        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+        with self._vlm:
+            results = captioner.finish(Captioner.fork(list(items)))
+        return [r if hasattr(r, "caption") else UiError(f"{r.stage}: {r.error}") for r in results]
+
+    def strings(
+        self, caption: str, report: Any, restorers: Sequence[str], user_prompt: str | None = None, user_negative: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Per restorer, the prompt record (``rescap prompt --caption``'s) of ``caption``: each text
+        argument's string and tokens, the quality prompt kept, what was cut, and the warnings. With a
+        degradation ``report``, each negative carries its measured terms and the restoration prompt
+        names them."""
+        from ..captioning.assemble import degradation_negative
+        from ..captioning.prompt_record import prompt_record
+        from ..captioning.restoration_prompts import restoration_prompt
+
+        records = []
+        for name in restorers:
+            adapter = self.adapter(name)
+            negative = degradation_negative(report, adapter) if report is not None else None
+            restoration = restoration_prompt(report) if report is not None else ""
+            records.append(prompt_record(adapter, caption, negative, restoration, user_prompt or None, user_negative or None))
+        return records
+
+    def tiles(self, image: Any, restorer: str, richness: int, spec: str):
+        """The whole-image bundle and one caption per tile, in the restorer's tile order."""
+        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+        try:
+            with self._vlm:
+                result = captioner.caption_tiles([image], spec)[0]
+        except ValueError as exc:
+            raise UiError(one_line(exc)) from None
+        if not hasattr(result, "tiles"):
+            raise UiError(f"{result.stage}: {result.error}")
+        return result
+
+    # -- restoration -------------------------------------------------------------------------------
+    @property
+    def can_restore(self) -> bool:
+        return bool(self.restorer_model)
+
+    def restore(self, image: Any, caption: str, report: Any, seed: int = 0, steps: int | None = None):
+        """The image restored by the diffusers pipeline with ``caption``'s final strings (PIL)."""
+        from ..images import open_rgb
+
+        if not self.restorer_model:
+            raise UiError("no restorer to run: start rescap ui with --restorer-model (a diffusers pipeline)")
+        adapter = self.adapter("diffusers")
+        record = self.strings(caption, report, ["diffusers"])[0]
+        final = adapter.final_prompts_for(record["caption"], record["negative_prompt"], record["restoration_prompt"])
+        with self._restoring:
+            try:
+                if self._runner is None:
+                    self._runner = adapter.load(self.restorer_model, device=self.device)
+                return adapter.restore(self._runner, open_rgb(image), final, seed=seed, steps=steps)
+            except Exception as exc:
+                raise UiError(f"restoration failed: {one_line(exc)}") from None
+
+    # -- a folder ----------------------------------------------------------------------------------
+    def recaption(
+        self, source: str | Path, output: str | Path, restorer: str, richness: int = 0, batch_size: int = 8,
+        on_progress: Callable[[int, int], None] | None = None,
+    ):  # fmt: skip
+        """``rescap recaption SOURCE -o OUTPUT`` (JSONL) on this app's VLM: resumable (what the file
+        records is skipped), one record per image, bad files recorded as errors. Returns the summary."""
+        from ..recaption.engine import plan, run_local
+        from ..recaption.sources import SourceError, iter_source
+        from ..recaption.writers import make_writer
+        from ..run_lock import OutputLocked, lock_for
+
+        source, output = Path(str(source).strip()).expanduser(), Path(str(output).strip()).expanduser()
+        if not str(source) or not source.exists():
+            raise UiError(f"{source}: no such file or folder")
+        if output.is_dir():
+            output = output / "records.jsonl"
+        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            lock = lock_for(output, is_file=True).acquire()
+        except (OSError, OutputLocked) as exc:
+            raise UiError(one_line(exc)) from None
+        try:
+            writer = make_writer(output, "jsonl")
+            try:
+                work = plan(iter_source(source), writer)
+                todo = list(work.todo)
+            except SourceError as exc:
+                writer.close()
+                raise UiError(one_line(exc)) from None
+            done = 0
+
+            def advance(n: int) -> None:
+                nonlocal done
+                done += n
+                if on_progress:
+                    on_progress(done, len(todo))
+
+            if on_progress:
+                on_progress(0, len(todo))
+            with self._vlm:
+                summary = run_local(todo, writer, captioner, batch_size=batch_size, on_batch=advance)
+            writer.close()
+            summary.skipped = work.skipped
+            return summary
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        self.service.close()
