@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import List, Optional
 
 import typer
@@ -71,5 +73,10 @@ def ui(
         raise typer.Exit(1)
     except KeyboardInterrupt:
         pass
-    finally:
-        work.close()
+    work.close()
+    # Gradio has closed its server; a handler may still be inside torch or the VLM in a worker
+    # thread, and interpreter shutdown under a running torch thread aborts the process. Nothing is
+    # left to save (a batch's records are written as each batch ends), so leave now, status 0.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

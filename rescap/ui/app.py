@@ -257,7 +257,7 @@ def build_app(work: UiWork):
                 gr.Markdown(f"Restores the photo shown with **{views.escape(str(work.restorer_model))}** and the caption on the Caption tab.")
                 with gr.Row():
                     seed = gr.Number(0, label="Seed", precision=0)
-                    restore_steps = gr.Number(None, label="Steps (empty: the pipeline's default)", precision=0)
+                    restore_steps = gr.Number(None, label="Steps (empty or 0: the pipeline's default)", precision=0, minimum=0, elem_id="rescap-restore-steps")
                     restore_button = gr.Button("Restore", elem_id="rescap-restore-button")
                 restore_note = gr.Markdown(elem_id="rescap-restore-note")
                 compare = gr.ImageSlider(label="Before / after", type="pil", elem_id="rescap-compare")

@@ -108,9 +108,10 @@ def strings_html(records: Sequence[dict[str, Any]], adapters: dict[str, Any]) ->
             quality = f'quality prompt kept: <span class="text">{escape(kept) or "(none)"}</span>'
             if lost:
                 quality += f' - trimmed: <span class="text dropped">{escape(lost)}</span>'
-            rows.append(f'<div class="quality">{quality}</div>')
+            rows.append(f'<div class="quality" data-quality-kept="{escape(kept)}" data-quality-trimmed="{escape(lost)}">{quality}</div>')
         if record.get("dropped"):
-            rows.append('<div>cut to fit: ' + "; ".join(f'<span class="text dropped">{escape(d)}</span>' for d in record["dropped"]) + "</div>")
+            rows.append(f'<div class="warn" data-cut="{len(record["dropped"])}">cut to fit the window: '
+                        + "; ".join(f'<span class="text dropped">{escape(d)}</span>' for d in record["dropped"]) + "</div>")  # fmt: skip
         rows.append(f'<div><b>negative</b> <div class="text">{escape(record.get("negative_prompt") or "(none)")}</div></div>')
         if record.get("restoration_prompt"):
             rows.append(f'<div><b>restoration prompt</b> <div class="text">{escape(record["restoration_prompt"])}</div></div>')

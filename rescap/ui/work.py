@@ -85,7 +85,7 @@ class UiWork:
         """Decode the image, estimate its degradation and fit the picture the VLM sees."""
         item = self._captioner(self.default_restorer).prepare(image, name)
         if item.failure is not None:
-            raise UiError(f"{item.name or 'the image'}: {item.failure.error}")
+            raise UiError(item.failure.error)
         return item
 
     def analyse(self, items: Sequence[Any], restorer: str) -> None:

@@ -1,28 +1,16 @@
 """The HTML report opened in headless Chromium: a screenshot shows the images and the tables."""
 
-import os
 import re
-import shutil
 import subprocess
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from rescap.bench.report import THUMB_WIDTH
+from tests.browser import chromium
 
 HEADER_RGB = (0x1F, 0x3A, 0x5F)  # table header background in report.html.j2
 ZEBRA_RGB = (0xEE, 0xF3, 0xFB)  # every other table row
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("CI must have Debian's chromium installed (apt-get install chromium)")
-    pytest.skip("no chromium on this machine")
 
 
 def run_chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
