@@ -41,3 +41,20 @@ def test_text_per_restorer_example():
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert {"supir", "pasd", "dreamclear", "sd"} <= {r["restorer"] for r in rows}
     assert all(s["tokens"] <= s["usable"] for r in rows for s in r["slots"])
+
+
+def test_ui_screenshot_example(tmp_path):
+    """The script that takes the README's screenshot of ``rescap ui`` runs and the picture is not blank."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.browser import chromium
+
+    pytest.importorskip("gradio")
+    pytest.importorskip("playwright")
+    chromium()
+    target = tmp_path / "ui.png"
+    done = run(str(EXAMPLES / "ui_screenshot.py"), str(target))
+    assert done.returncode == 0, done.stderr[-3000:]
+    shot = np.asarray(Image.open(target).convert("RGB"))
+    assert shot.std() > 20 and len(np.unique(shot.reshape(-1, 3), axis=0)) > 200

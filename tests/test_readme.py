@@ -116,12 +116,16 @@ def sandbox(tmp_path_factory, photos):
     server = StandInServer()
     import socket
 
-    with socket.socket() as sock:  # the README's `rescap serve --port 8080`, on a port free here
-        sock.bind(("127.0.0.1", 0))
-        serve_port = sock.getsockname()[1]
+    ports = []
+    for _ in range(2):  # the README's `rescap serve --port 8080` and `rescap ui --port 7860`, on ports free here
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    serve_port, ui_port = ports
     substitutions = [
         ("127.0.0.1:8080", f"127.0.0.1:{serve_port}"),
         ("--port 8080", f"--port {serve_port}"),
+        ("--port 7860", f"--port {ui_port}"),
         ("/models/smolvlm", str(vlm)),
         ("./flux-pipeline", str(flux)),
         ("./my-pipeline", str(img2img)),
@@ -134,7 +138,7 @@ def sandbox(tmp_path_factory, photos):
     }  # fmt: skip
     env.pop("OPENAI_API_KEY", None)
     background: list[subprocess.Popen] = []
-    yield {"work": work, "env": env, "substitutions": substitutions, "background": background, "serve_port": serve_port}
+    yield {"work": work, "env": env, "substitutions": substitutions, "background": background, "serve_port": serve_port, "ui_port": ui_port}
     for proc in background:  # servers a block started with `&`: stopped as a user would (SIGTERM)
         proc.terminate()
         assert proc.wait(60) == 0, "a README server did not stop cleanly on SIGTERM"
@@ -148,14 +152,15 @@ def substitute(text: str, substitutions) -> str:
 
 
 def start_background(command: str, sandbox) -> None:
-    """A README command ending in ``&`` (``rescap serve ... &``): started as the shell would, and
+    """A README command ending in ``&`` (``rescap serve ... &``, ``rescap ui ... &``): started as the shell would, and
     waited for until it answers, so the blocks after it can use it."""
     import urllib.request
 
     proc = subprocess.Popen(["bash", "-c", f"exec {command[:-1].strip()}"], cwd=sandbox["work"], env=sandbox["env"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     sandbox["background"].append(proc)
-    url = f"http://127.0.0.1:{sandbox['serve_port']}/health"
+    ui = re.search(r"\brescap ui\b", command) is not None
+    url = f"http://127.0.0.1:{sandbox['ui_port']}/" if ui else f"http://127.0.0.1:{sandbox['serve_port']}/health"
     for _ in range(600):
         if proc.poll() is not None:
             raise AssertionError(f"README background command exited ({proc.returncode}):\n{command}\n{proc.stderr.read()[-3000:]}")

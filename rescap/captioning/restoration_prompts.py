@@ -75,6 +75,7 @@ def negative_prompt(report: DegradationReport | None, base: str = "") -> str:
     """``base`` (the restorer's own negative, or a generic one) plus terms for what was measured."""
     terms = [t.strip() for t in (base or GENERIC_NEGATIVE).split(",") if t.strip()]
     seen = {t.lower() for t in terms}
+    own = len(terms)
     if report is not None:
         for kind in KINDS:
             if not report.found(kind):
@@ -88,6 +89,8 @@ def negative_prompt(report: DegradationReport | None, base: str = "") -> str:
                 if term not in seen:
                     terms.append(term)
                     seen.add(term)
+    if len(terms) > own and terms[own - 1].endswith("."):  # "over-smooth." then measured terms: no ".,"
+        terms[own - 1] = terms[own - 1].rstrip(".").rstrip()
     return ", ".join(terms)
 
 

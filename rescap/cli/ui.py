@@ -66,6 +66,12 @@ def ui(
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach it can caption, and read folders on the Batch tab", highlight=False)
     console.print(f"rescap ui: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port} - VLM {settings.vlm or 'none (degradation-only prompts)'}", highlight=False, soft_wrap=True)
+    import signal
+
+    def stop(*_):  # SIGTERM (a service manager, a container stop) closes the server as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         launch(demo, host, port, quiet=True)
     except OSError as exc:  # the port is taken

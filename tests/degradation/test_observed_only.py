@@ -60,6 +60,14 @@ def _conf(measured: dict) -> str:
     return {"exposure_gain": "exposure_confidence", "haze_transmission": "haze_confidence"}.get(key, "colour_cast_confidence")
 
 
+def test_measured_terms_follow_a_negative_that_ends_in_a_full_stop():
+    # DiffBIR's negative ends "over-smooth." (its README): the measured terms join it as a list
+    base = "low quality, blurry, over-smooth."
+    hazy = negative_prompt(_report(haze_transmission=0.35), base)
+    assert hazy.startswith("low quality, blurry, over-smooth, ") and ".," not in hazy
+    assert negative_prompt(_report(), base) == base  # nothing measured: the restorer's own, exactly
+
+
 def test_negative_prompt_names_the_exposure_direction():
     assert "underexposed" in negative_prompt(_report(exposure_gain=0.3))
     assert "overexposed" in negative_prompt(_report(exposure_gain=3.0))

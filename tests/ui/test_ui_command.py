@@ -1,5 +1,5 @@
 """``rescap ui`` as a command: started with a terminal attached and stdout to a file, it says where
-it serves, serves there (127.0.0.1 only), and Ctrl-C stops it with status 0; a taken port and a
+it serves, serves there (127.0.0.1 only), and Ctrl-C or SIGTERM stops it with status 0; a taken port and a
 missing extra are one ``error:`` line each."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def _read_all(fd: int) -> bytes:
         seen += chunk
 
 
-def test_serves_on_this_machine_only_and_stops_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serves_on_this_machine_only_and_stops_cleanly(stop, tmp_path):
     port = _free_port()
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color", "OMP_NUM_THREADS": "1"}
@@ -66,7 +67,7 @@ def test_serves_on_this_machine_only_and_stops_on_ctrl_c(tmp_path):
         for address in others:
             with pytest.raises(OSError):
                 socket.create_connection((address, port), timeout=2).close()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         code = proc.wait(30)
     finally:
         if proc.poll() is None:
