@@ -213,7 +213,7 @@ class Captioner:
         return bundles
 
     def caption_tiles(
-        self, images: Sequence[Any], tiles: Any, progress: Callable[[str], None] | None = None
+        self, images: Sequence[Any], tiles: Any, progress: Callable[[str], None] | None = None, wholes: Sequence[Any] | None = None
     ) -> list[TiledCaptions | CaptionFailure]:
         """The whole-image bundle plus one caption per tile, in the restorer's tile order (SUPIR's
         ``_sliding_windows``, see ``rescap.captioning.tiles``), for each image.
@@ -223,6 +223,8 @@ class Captioner:
         against the crop and fitted to the window; nearly uniform tiles get a few words and no
         subject. All tiles of all images go to the VLM together, so each step's calls are full
         batches. An image that fails gets a ``CaptionFailure``; a tile that fails carries its error.
+        ``wholes``: the images' whole-image bundles when they are made already (the caption a user
+        has seen is then the tiles' context, and the whole-image steps are not run again).
 
         Example:
             >>> captioner = Captioner(backend=None, restorer="supir")  # doctest: +SKIP
@@ -235,7 +237,9 @@ class Captioner:
 
         spec = tiles if isinstance(tiles, TileSpec) else TileSpec.parse(tiles)
         images = list(images)
-        results: list[Any] = list(self.caption_batch(images, progress))
+        results: list[Any] = list(wholes) if wholes is not None else list(self.caption_batch(images, progress))
+        if len(results) != len(images):
+            raise ValueError(f"{len(images)} images but {len(results)} whole-image bundles")
         tile_items, owners = [], []
         for n, (image, bundle) in enumerate(zip(images, results)):
             if isinstance(bundle, CaptionFailure):

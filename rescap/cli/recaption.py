@@ -15,16 +15,6 @@ FORMATS = ("jsonl", "parquet", "txt")
 ENGINES = ("local", "ray")
 
 
-def _output_for(output: Path, fmt: str, shard: Optional[tuple[int, int]]) -> Path:
-    tag = f"shard-{shard[0]:05d}-of-{shard[1]:05d}" if shard else None
-    if fmt == "jsonl":
-        target = output / "records.jsonl" if (output.is_dir() or str(output).endswith(("/", "\\"))) else output
-        return target.with_name(f"{target.stem}.{tag}{target.suffix}") if tag else target
-    if fmt == "parquet" and tag:
-        return output / tag
-    return output
-
-
 def recaption(
     source: Path = typer.Argument(..., help="Folder tree, text file of paths, JSONL/Parquet/CSV manifest, or .tar shards.", show_default=False),
     output: Path = typer.Option(..., "-o", "--output", help="JSONL file (default format), or folder for parquet/txt."),
@@ -71,7 +61,7 @@ def recaption(
     from ..captioning.captioner import Captioner
     from ..recaption.engine import parse_shard, plan, run_local
     from ..recaption.sources import SourceError, iter_source
-    from ..recaption.writers import make_writer
+    from ..recaption.writers import make_writer, output_path
     from .caption import _make_captioner
     from .options import parse_backend_options
     from .console import ensure_output_folder, lock_output, progress_bar, stderr_console
@@ -83,7 +73,7 @@ def recaption(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     model = _with_backend(options.vlm_of(vlm, model), backend)
-    target = _output_for(output, fmt, shard_spec)
+    target = output_path(output, fmt, shard_spec)
     ensure_output_folder(target.parent if fmt == "jsonl" else target)  # an unwritable -o: one line, before any work
     lock_output(target, is_file=fmt == "jsonl")  # a second run on this output is refused, not interleaved
 
@@ -176,26 +166,6 @@ def _with_backend(model: str, backend: Optional[str]) -> str:
 def _report(console, summary, target=None) -> None:
     from rich.markup import escape
 
-    where = f" -> {target}" if target is not None else ""
-    console.print(
-        f"done {summary.done}, skipped {summary.skipped} (already recorded), failed {summary.failed}, "
-        f"{summary.seconds:.1f} s ({summary.images_per_second:.1f} img/s){where}; "
-        f"deciding what was done took {summary.decide_seconds:.3f} s"
-    )
-    for line in summary.errors:
-        console.print(f"[red]failed:[/] {escape(line)}", markup=True, highlight=False)
-    if summary.retries:
-        from ..backends.base import retried_note
-
-        console.print(f"note: {retried_note(summary.retries)}", highlight=False)
-    unreachable = summary.unreachable
-    if unreachable:
-        what = (f"stopped: the captioning server stayed unreachable ({escape(summary.unreachable_reason)}); "
-                if summary.stopped else f"the captioning server could not be reached for some images ({escape(summary.unreachable_reason)}); ")  # fmt: skip
-        named = ", ".join(summary.unreachable_keys) + (", ..." if unreachable > len(summary.unreachable_keys) else "")
-        console.print(
-            f"[red]{what}[/]{unreachable} images not captioned and not recorded ({escape(named)})"
-            + (f", {summary.left} not attempted" if summary.stopped else "")
-            + "; what is done is kept: run the same command again when the server is back to do the rest",
-            highlight=False,
-        )  # fmt: skip
+    styles = {"failed": "[red]failed:[/] ", "unreachable": "[red]", "note": "note: "}
+    for kind, text in summary.messages(target):
+        console.print(styles.get(kind, "") + escape(text), highlight=False)

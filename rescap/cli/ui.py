@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import typer
@@ -22,6 +23,10 @@ def ui(
         None, "--restorer-model", help="A diffusers pipeline (hub id or saved folder) for the Restore tab; none: no restoration."
     ),
     device: str = options.DEVICE,
+    batch_root: Optional[Path] = typer.Option(
+        None, "--batch-root", help="The folder the Batch tab reads and writes in. Default: the current folder, "
+        "on 127.0.0.1; served wider (--host), the tab is off unless this is given.",
+    ),  # fmt: skip
     host: str = options.HOST,
     port: int = options.UI_PORT,
     backend_option: Optional[List[str]] = options.BACKEND_OPTION,
@@ -53,18 +58,25 @@ def ui(
     from ..ui.work import UiWork
 
     console = stderr_console()
+    local = host in ("127.0.0.1", "localhost", "::1")
+    if batch_root is not None and not batch_root.is_dir():
+        typer.echo(f"error: --batch-root {batch_root}: not a folder", err=True)
+        raise typer.Exit(2)
+    if batch_root is None and local:
+        batch_root = Path.cwd()
     settings = ServeSettings(
         vlm=None if no_vlm else options.vlm_of(vlm, None), base_url=base_url, backend_options=options.parse_backend_options(backend_option, api_key_env),
         restorer=restorer, mode=mode, relevance=relevance, estimate_workers=0,
     )  # fmt: skip
     try:
-        work = UiWork.start(settings, restorer_model=restorer_model, device=device)
+        work = UiWork.start(settings, restorer_model=restorer_model, device=device, batch_root=batch_root)
         demo = build_app(work)
     except Exception as exc:  # the model, the restorer, the pipeline's tokenizers: everything a start needs
         typer.echo(f"error: {one_line(exc)}", err=True)
         raise typer.Exit(2)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach it can caption, and read folders on the Batch tab", highlight=False)
+    if not local:
+        reach = f"and re-caption folders in {batch_root} (reading its images, writing files there)" if batch_root is not None else "(the Batch tab is off)"
+        console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach it can use it, {reach}", highlight=False)
     console.print(f"rescap ui: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port} - VLM {settings.vlm or 'none (degradation-only prompts)'}", highlight=False, soft_wrap=True)
     import signal
 

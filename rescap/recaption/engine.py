@@ -83,6 +83,28 @@ class Summary:
     def images_per_second(self) -> float:
         return self.done / self.seconds if self.seconds > 0 else 0.0
 
+    def messages(self, target: Any = None, again: str = "run the same command again") -> list[tuple[str, str]]:
+        """What a run says at its end, as (kind, text): ``summary``, then ``failed`` (the first few
+        errors), ``note`` (retries) and ``unreachable`` (images left for a rerun). ``again``: how
+        to resume, in the words of where the run was started (``rescap recaption``, the app)."""
+        from ..backends.base import retried_note
+
+        where = f" -> {target}" if target is not None else ""
+        out = [("summary", f"done {self.done}, skipped {self.skipped} (already recorded), failed {self.failed}, "
+                           f"{self.seconds:.1f} s ({self.images_per_second:.1f} img/s){where}; "
+                           f"deciding what was done took {self.decide_seconds:.3f} s")]  # fmt: skip
+        out += [("failed", line) for line in self.errors]
+        if self.retries:
+            out.append(("note", retried_note(self.retries)))
+        if self.unreachable:
+            what = (f"stopped: the captioning server stayed unreachable ({self.unreachable_reason}); " if self.stopped
+                    else f"the captioning server could not be reached for some images ({self.unreachable_reason}); ")  # fmt: skip
+            named = ", ".join(self.unreachable_keys) + (", ..." if self.unreachable > len(self.unreachable_keys) else "")
+            out.append(("unreachable", f"{what}{self.unreachable} images not captioned and not recorded ({named})"
+                        + (f", {self.left} not attempted" if self.stopped else "")
+                        + f"; what is done is kept: {again} when the server is back to do the rest"))  # fmt: skip
+        return out
+
     def count(self, records: list[RecaptionRecord]) -> None:
         """Add a written batch: done and failed, and the first few errors."""
         for record in records:

@@ -237,6 +237,20 @@ class TxtWriter:
         self.state.close()
 
 
+def output_path(output: Path, fmt: str, shard: tuple[int, int] | None = None) -> Path:
+    """Where records go for ``-o OUTPUT``: a JSONL file (``records.jsonl`` in a folder given as one,
+    or named with a trailing slash), else the folder; a shard gets its own file or subfolder."""
+    named_as_folder = str(output).endswith(("/", "\\"))  # before Path() drops the slash
+    output = Path(output)
+    tag = f"shard-{shard[0]:05d}-of-{shard[1]:05d}" if shard else None
+    if fmt == "jsonl":
+        target = output / "records.jsonl" if (output.is_dir() or named_as_folder) else output
+        return target.with_name(f"{target.stem}.{tag}{target.suffix}") if tag else target
+    if fmt == "parquet" and tag:
+        return output / tag
+    return output
+
+
 def make_writer(output: Path, fmt: str) -> RecordWriter:
     if fmt == "jsonl":
         return JsonlWriter(output)

@@ -78,6 +78,7 @@ class CaptionService:
                 backend = create_backend(settings.vlm, **options)
         self.backend = backend
         self._captioners: OrderedDict[tuple, Any] = OrderedDict()
+        self._adapters: dict[str, Any] = {}  # adapters set up beyond their defaults (use_adapter), by name
         self._lock = threading.Lock()
         self._scorer: Any = None
         self.prepare_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rescap-work")  # light work off the event loop
@@ -108,6 +109,17 @@ class CaptionService:
         return self.settings.restorer
 
     # -- captioners ----------------------------------------------------------------------------
+    def use_adapter(self, adapter: Any) -> None:
+        """Every captioner for ``adapter.name``'s restorer uses this adapter from now on (one set up
+        from a pipeline's own tokenizers, say: its counts and budget then hold at every richness);
+        the captioners already made for it are made again."""
+        with self._lock:
+            self._adapters[adapter.name] = adapter
+            for key in [k for k in self._captioners if adapter.name in k[:2]]:
+                del self._captioners[key]
+        if self.default.adapter.name == adapter.name:
+            self.default = self.captioner(self.settings.restorer, self.settings.richness, self.settings.mode)
+
     def key(self, restorer: str | None = None, richness: Any = None, mode: str | None = None) -> tuple:
         """The captioner a request needs, normalised (``" 5"``, ``"05"`` and ``5`` are one), made now:
         an unknown restorer, a bad richness or mode fail here."""
@@ -145,7 +157,7 @@ class CaptionService:
                 return found
             policy = RichnessPolicy(mode=key[1])
             try:
-                captioner = Captioner(self.backend, restorer=key[0], policy=policy, mode=key[2], relevance=self._relevance(), max_image_pixels=self.settings.max_image_pixels)
+                captioner = Captioner(self.backend, restorer=self._adapters.get(key[0], key[0]), policy=policy, mode=key[2], relevance=self._relevance(), max_image_pixels=self.settings.max_image_pixels)
             except (KeyError, ValueError) as exc:
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
                 raise RequestError(404 if isinstance(exc, KeyError) else 400, str(message), "model_not_found" if isinstance(exc, KeyError) else "invalid_request_error") from None
@@ -229,7 +241,7 @@ class CaptionService:
         key = ("no-vlm", restorer or self.settings.restorer)
         with self._lock:
             if key not in self._captioners:
-                self._captioners[key] = Captioner(None, restorer=key[1], max_image_pixels=self.settings.max_image_pixels)
+                self._captioners[key] = Captioner(None, restorer=self._adapters.get(key[1], key[1]), max_image_pixels=self.settings.max_image_pixels)
             return self._captioners[key]
 
     def close(self) -> None:

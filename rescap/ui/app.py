@@ -32,7 +32,10 @@ RESTORERS_SHOWN = 4  # restorers whose strings are shown at first: the default o
 
 
 def _empty_state() -> dict[str, Any]:
-    return {"order": [], "paths": {}, "items": {}, "errors": {}, "bundles": {}, "shown_caption": {}}
+    # measured: each photo as read and estimated; analysed: its copy after the steps before the
+    # caption (absent until they succeed, so a failure is asked again); bundles: by (photo,
+    # restorer, richness); errors: photos that could not be read
+    return {"order": [], "paths": {}, "measured": {}, "analysed": {}, "errors": {}, "bundles": {}}
 
 
 def _unique(name: str, taken: dict) -> str:
@@ -73,72 +76,93 @@ def build_app(work: UiWork):
         return f"caption: {bundle.token_counts.caption} tokens for {restorer} (target {target}, {how}; budget {work.budget(restorer)}){removed}"
 
     def bundle_for(state, name: str, restorer: str, richness: int):
+        """The photo's bundle at this restorer and richness: cached once made; the analysis is made
+        (again) first when it is missing, so a failure that has passed is not kept."""
+        if name in state["errors"]:
+            raise UiError(state["errors"][name])
         key = (name, restorer, int(richness or 0))
-        if key not in state["bundles"]:
-            state["bundles"][key] = work.caption([state["items"][name]], restorer, int(richness or 0))[0]
-        if isinstance(state["bundles"][key], UiError):
-            raise state["bundles"].pop(key)
-        return state["bundles"][key]
+        if key in state["bundles"]:
+            return state["bundles"][key]
+        item = state["analysed"].get(name)
+        if item is None:
+            item = work.analyse([state["measured"][name]], restorer)[0] if work.captions else state["measured"][name]
+            if item.failure is not None:
+                raise UiError(f"{item.failure.stage}: {item.failure.error}")
+            state["analysed"][name] = item
+        result = work.caption([item], restorer, int(richness or 0))[0]
+        if isinstance(result, UiError):
+            raise result
+        state["bundles"][key] = result
+        return result
 
     def view_of(state, name: str | None, restorer: str, richness: int, names):
-        """(status, report, steps, caption, strings) for one image."""
+        """(status, report, steps, caption, strings) for one photo."""
         if not name or name not in state["paths"]:
             return "Upload one or more photos to begin.", "", "", "", ""
         if name in state["errors"]:
-            return f"**{views.escape(name)}**: {state['errors'][name]}", "", "", "", ""
-        item = state["items"][name]
+            return f"**{views.escape(name)}** could not be read: {views.escape(state['errors'][name])}", "", "", "", ""
         try:
             bundle = bundle_for(state, name, restorer, richness)
         except UiError as exc:
-            return f"**{name}**: {exc}", views.report_html(item.report), views.steps_html(item.trace, work.captions), "", ""
-        state["shown_caption"][name] = bundle.caption
+            item = state["analysed"].get(name) or state["measured"][name]
+            steps = views.steps_html(item.trace, work.captions) if item.trace else ""
+            return f"**{views.escape(name)}**: {views.escape(str(exc))} (move the slider or pick the photo again to retry)", views.report_html(item.report), steps, "", ""
         return (
             caption_line(bundle, restorer, richness), views.report_html(bundle.degradation), views.steps_html(bundle.trace, work.captions),
             bundle.caption, strings_of(bundle.caption, bundle.degradation, names),
         )  # fmt: skip
 
     # -- handlers ------------------------------------------------------------------------------
+    def controls(enabled: bool):
+        """The photo, restorer and richness pickers: off while an upload is being worked on, so
+        that what the page shows is always the photo picked."""
+        return gr.update(interactive=enabled), gr.update(interactive=enabled)
+
     def on_upload(files, restorer, richness, names):
         state = _empty_state()
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
-            yield gr.update(choices=[], value=None), None, *view_of(state, None, restorer, richness, names), state
+            yield gr.update(choices=[], value=None, interactive=True), None, *controls(True), *view_of(state, None, restorer, richness, names), state
             return
+        richness = int(richness or 0)
         for n, path in enumerate(paths, 1):
             name = _unique(Path(path).name, state["paths"])
             state["paths"][name] = path
             state["order"].append(name)
             try:
-                state["items"][name] = work.measure(path, name)
+                state["measured"][name] = work.measure(path, name)
             except UiError as exc:
                 state["errors"][name] = str(exc)
             first = state["order"][0]
-            report = views.report_html(state["items"][first].report) if first in state["items"] else ""
+            report = views.report_html(state["measured"][first].report) if first in state["measured"] else ""
             yield (
-                gr.update(choices=state["order"], value=first), state["paths"][first], f"measuring the degradation: {n}/{len(paths)} images",
-                report, views.steps_html([], work.captions), "", "", state,
+                gr.update(choices=state["order"], value=first, interactive=False), state["paths"][first], *controls(False),
+                f"measuring the degradation: {n}/{len(paths)} photos", report, views.steps_html([], work.captions), "", "", state,
             )  # fmt: skip
         first = state["order"][0]
-        live = [state["items"][n] for n in state["order"] if n in state["items"]]
+        live = [n for n in state["order"] if n in state["measured"]]
+        keep = (gr.update(), gr.update(), gr.update(), gr.update())
         if work.captions and live:
-            yield gr.update(), gr.update(), f"the model is analysing {len(live)} image(s): degradation and content steps", gr.update(), gr.update(), "", "", state
+            yield *keep, f"the model is analysing {len(live)} photo(s): the steps before the caption", gr.update(), gr.update(), "", "", state
             try:
-                work.analyse(live, restorer)
-            except UiError as exc:
-                for name in state["items"]:
-                    state["errors"][name] = str(exc)
-            if first in state["items"]:
-                yield gr.update(), gr.update(), "the model is writing the caption", gr.update(), views.steps_html(state["items"][first].trace), "", "", state
-        if work.captions and len(live) > 1:  # the caption step of every image as one batch
-            try:
-                for name, bundle in zip([n for n in state["order"] if n in state["items"]], work.caption(live, restorer, int(richness or 0))):
-                    if isinstance(bundle, UiError):
-                        state["errors"][name] = str(bundle)
-                    else:
-                        state["bundles"][(name, restorer, int(richness or 0))] = bundle
+                for name, item in zip(live, work.analyse([state["measured"][n] for n in live], restorer)):
+                    if item.failure is None:
+                        state["analysed"][name] = item
             except UiError:
-                pass  # each image is tried again alone when shown
-        yield gr.update(), gr.update(), *view_of(state, first, restorer, richness, names), state
+                pass  # each photo is analysed again alone when shown
+            if first in state["analysed"]:
+                yield *keep, "the model is writing the captions", gr.update(), views.steps_html(state["analysed"][first].trace), "", "", state
+        elif live:
+            state["analysed"].update({n: state["measured"][n] for n in live})
+        ready = [n for n in live if n in state["analysed"]]
+        if len(ready) > 1:  # the caption step of every photo as one batch
+            try:
+                for name, bundle in zip(ready, work.caption([state["analysed"][n] for n in ready], restorer, richness)):
+                    if not isinstance(bundle, UiError):
+                        state["bundles"][(name, restorer, richness)] = bundle
+            except UiError:
+                pass  # each photo is captioned again alone when shown
+        yield gr.update(interactive=True), gr.update(), *controls(True), *view_of(state, first, restorer, richness, names), state
 
     def on_choose(name, restorer, richness, names, state):
         path = state["paths"].get(name) if name else None
@@ -154,37 +178,43 @@ def build_app(work: UiWork):
         return gr.update(maximum=top, value=richness), gr.update(value=names), *view_of(state, name, restorer, richness, names), state
 
     def on_edit(caption, name, names, state):
-        item = state["items"].get(name) if name else None
+        item = state["measured"].get(name) if name else None
         return strings_of(caption or "", item.report if item is not None else None, names)
 
-    def on_shown(caption, name, names, state):
-        return on_edit(caption, name, names, state)
-
-    def on_tiles(name, restorer, richness, size, stride, state):
+    def on_tiles(name, restorer, richness, caption, size, stride, state):
         if not name or name not in state["paths"]:
             return None, [], "Upload a photo on the Caption tab first."
-        spec = f"{int(size)}:{int(stride)}" if stride else f"{int(size)}"
         try:
-            tiled = work.tiles(state["paths"][name], restorer, int(richness or 0), spec)
+            whole = bundle_for(state, name, restorer, richness)
+            if caption is not None and caption.strip() and caption != whole.caption:  # the caption as edited is the context
+                whole = whole.model_copy(update={"caption": caption})
+            tiled = work.tiles(state["paths"][name], whole, restorer, int(richness or 0), size, stride)
         except UiError as exc:
-            return None, [], f"**{name}**: {exc}"
-        note = (f"{len(tiled.tiles)} tiles of {tiled.tile_size} px, stride {tiled.tile_stride} px, in {restorer}'s tile order "
-                f"(see rescap.captioning.tiles); whole image: {tiled.bundle.caption or '(no caption)'}")  # fmt: skip
+            return None, [], f"**{views.escape(name)}**: {views.escape(str(exc))}"
+        count = len(tiled.tiles)
+        whole_tile = count == 1 and tiled.tile_size >= max(tiled.width, tiled.height)
+        note = (f"{count} tile{'s' if count != 1 else ''} of {tiled.tile_size} px, stride {tiled.tile_stride} px, in {views.escape(restorer)}'s tile order"
+                + (f" (the photo, {tiled.width}x{tiled.height}, fits in one tile)" if whole_tile else "")
+                + f"; each written with the caption shown as context: {views.escape(whole.caption or '(no caption)')}")  # fmt: skip
         return views.tile_overlay(state["paths"][name], tiled), views.tile_rows(tiled), note
 
     def on_restore(name, caption, seed, steps, state):
-        if not name or name not in state["items"]:
+        if not name or name not in state["paths"]:
             return None, "Upload a photo on the Caption tab first."
-        item = state["items"][name]
+        if name in state["errors"]:
+            return None, f"**{views.escape(name)}** could not be read: {views.escape(state['errors'][name])}"
+        item = state["measured"][name]
         start = time.perf_counter()
         try:
-            restored = work.restore(state["paths"][name], caption or "", item.report, int(seed or 0), int(steps) if steps else None)
+            restored, record = work.restore(state["paths"][name], caption or "", item.report, int(seed or 0), int(steps) if steps else None)
         except UiError as exc:
-            return None, str(exc)
+            return None, views.escape(str(exc))
         from ..images import open_rgb
 
         before = open_rgb(state["paths"][name]).resize(restored.size)
-        return (before, restored), f"restored in {time.perf_counter() - start:.1f} s with the caption shown on the Caption tab"
+        sent = "; ".join(f"{views.escape(k)}: `{views.escape(v)}`" for k, v in record["slot_prompts"].items())
+        return (before, restored), (f"restored in {time.perf_counter() - start:.1f} s; the pipeline got {sent}; "
+                                    f"negative: `{views.escape(record['negative_prompt'] or '(none)')}`")  # fmt: skip
 
     def on_batch(source, output, restorer, richness):
         progress: dict[str, Any] = {"done": 0, "total": None}
@@ -192,8 +222,9 @@ def build_app(work: UiWork):
 
         def run():
             try:
-                outcome["summary"] = work.recaption(source, output, restorer, int(richness or 0),
-                                                    on_progress=lambda d, t: progress.update(done=d, total=t))  # fmt: skip
+                outcome["summary"], outcome["target"] = work.recaption(
+                    source, output, restorer, int(richness or 0), on_progress=lambda d, t: progress.update(done=d, total=t)
+                )  # fmt: skip
             except UiError as exc:
                 outcome["error"] = str(exc)
             except Exception as exc:  # the thread must report, not die silently
@@ -211,10 +242,14 @@ def build_app(work: UiWork):
             yield f'<div class="rescap warn" id="rescap-batch" data-state="error">{views.escape(outcome["error"])}</div>'
             return
         s = outcome["summary"]
-        lines = [f"done {s.done}, skipped {s.skipped} (already recorded), failed {s.failed} in {s.seconds:.1f} s -> {views.escape(str(output))}"]
-        lines += [f'<div class="warn">failed: {views.escape(e)}</div>' for e in s.errors]
-        yield (f'<div class="rescap" id="rescap-batch" data-state="done" data-done="{s.done}" data-failed="{s.failed}" data-skipped="{s.skipped}">'
-               + _progress_bar(s.done + s.failed, s.done + s.failed) + "<br>".join(lines) + "</div>")  # fmt: skip
+        state = "incomplete" if s.unreachable else "done"
+        lines = [
+            f'<div class="{"warn" if kind in ("failed", "unreachable") else ""}" data-kind="{kind}">{"failed: " if kind == "failed" else ""}{views.escape(text)}</div>'
+            for kind, text in s.messages(outcome["target"], again="press Re-caption again")
+        ]  # fmt: skip
+        yield (f'<div class="rescap" id="rescap-batch" data-state="{state}" data-done="{s.done}" data-failed="{s.failed}" '
+               f'data-skipped="{s.skipped}" data-unreachable="{s.unreachable}">'
+               + _progress_bar(s.done + s.failed + s.skipped, s.done + s.failed + s.skipped + s.unreachable + s.left) + "".join(lines) + "</div>")  # fmt: skip
 
     # -- layout --------------------------------------------------------------------------------
     with gr.Blocks(title="rescap", analytics_enabled=False) as demo:
@@ -265,22 +300,27 @@ def build_app(work: UiWork):
             else:
                 gr.Markdown("No restorer: start `rescap ui --restorer-model <diffusers pipeline>` to restore here.")
         with gr.Tab("Batch"):
-            gr.Markdown("Re-caption a folder on this machine (`rescap recaption`): resumable, one JSONL record per image.")
-            with gr.Row():
-                batch_source = gr.Textbox(label="Folder (or manifest) on this machine", elem_id="rescap-batch-source")
-                batch_output = gr.Textbox(label="Output JSONL file", elem_id="rescap-batch-output")
-                batch_button = gr.Button("Re-caption", elem_id="rescap-batch-button")
-            batch_progress = gr.HTML(elem_id="rescap-batch-box")
-
+            if work.batch_root is not None:
+                gr.Markdown(f"Re-caption a folder (`rescap recaption`) into a JSONL file, both inside **{views.escape(str(work.batch_root))}** "
+                            "(paths relative to it, or absolute inside it): resumable, one record per image.")  # fmt: skip
+                with gr.Row():
+                    batch_source = gr.Textbox(label="Folder", elem_id="rescap-batch-source")
+                    batch_output = gr.Textbox(label="Output JSONL file (or a folder/ for records.jsonl in it)", elem_id="rescap-batch-output")
+                    batch_button = gr.Button("Re-caption", elem_id="rescap-batch-button")
+                batch_progress = gr.HTML(elem_id="rescap-batch-box")
+                batch_button.click(on_batch, [batch_source, batch_output, restorer, richness], [batch_progress])
+            else:
+                gr.Markdown("The Batch tab is off: start `rescap ui --batch-root FOLDER` to re-caption folders inside FOLDER here.")
         view = [status, report, steps, caption, strings]
-        files.change(on_upload, [files, restorer, richness, shown_restorers], [chosen, preview, *view, state])
+        files.change(on_upload, [files, restorer, richness, shown_restorers], [chosen, preview, restorer, richness, *view, state])
         chosen.input(on_choose, [chosen, restorer, richness, shown_restorers, state], [preview, *view, state])
-        richness.release(on_richness, [chosen, restorer, richness, shown_restorers, state], [*view, state])
+        # change, not release: the keyboard and a typed number move it too; always_last: a drag asks
+        # for the caption at the value it stops on, not at every value it passes
+        richness.change(on_richness, [chosen, restorer, richness, shown_restorers, state], [*view, state], trigger_mode="always_last")
         restorer.input(on_restorer, [chosen, restorer, richness, shown_restorers, state], [richness, shown_restorers, *view, state])
         caption.input(on_edit, [caption, chosen, shown_restorers, state], [strings], trigger_mode="always_last", show_progress="hidden")
-        shown_restorers.input(on_shown, [caption, chosen, shown_restorers, state], [strings])
-        tile_button.click(on_tiles, [chosen, restorer, richness, tile_size, tile_stride, state], [tile_image, tile_table, tile_note])
-        batch_button.click(on_batch, [batch_source, batch_output, restorer, richness], [batch_progress])
+        shown_restorers.input(on_edit, [caption, chosen, shown_restorers, state], [strings])
+        tile_button.click(on_tiles, [chosen, restorer, richness, caption, tile_size, tile_stride, state], [tile_image, tile_table, tile_note])
     return demo
 
 

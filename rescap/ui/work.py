@@ -21,6 +21,11 @@ from typing import Any, Callable, Sequence
 from ..errors import one_line
 
 
+def _richness(value: Any) -> Any:
+    """The slider's value as a captioner's richness: tokens, or ``auto`` for 0."""
+    return int(value) if value and int(value) > 0 else "auto"
+
+
 class UiError(Exception):
     """A one-line message the app shows in place of the result."""
 
@@ -32,25 +37,32 @@ class UiWork:
     no restoration. ``device``: where it runs.
     """
 
-    def __init__(self, service: Any, restorer_model: str | None = None, device: str = "cpu"):
+    def __init__(self, service: Any, restorer_model: str | None = None, device: str = "cpu", batch_root: str | Path | None = None):
         self.service = service
         self.restorer_model = restorer_model
         self.device = device
+        self.batch_root = Path(batch_root).expanduser().resolve() if batch_root is not None else None
         self._runner: Any = None
         self._vlm = threading.Lock()  # Gradio runs handlers in threads; the backend takes one batch at a time
         self._restoring = threading.Lock()
-        if restorer_model:  # the pipeline's own tokenizers count its strings (no weights read yet)
-            adapter = self.adapter("diffusers")
-            if hasattr(adapter, "use_folder") and Path(restorer_model).expanduser().is_dir():
-                adapter.use_folder(restorer_model)
+        if restorer_model and Path(restorer_model).expanduser().is_dir():
+            # the pipeline's own tokenizers count its strings and set its budget, at every richness
+            from ..adapters.registry import get_adapter
+
+            adapter = get_adapter("diffusers")
+            adapter.use_folder(restorer_model)
+            service.use_adapter(adapter)
 
     @classmethod
-    def start(cls, settings: Any, backend: Any = "settings", restorer_model: str | None = None, device: str = "cpu") -> "UiWork":
+    def start(
+        cls, settings: Any, backend: Any = "settings", restorer_model: str | None = None, device: str = "cpu", batch_root: str | Path | None = None
+    ) -> "UiWork":
         """The work on a new ``CaptionService`` (``backend``: an already made ``VLMBackend``, or the
-        one ``settings.vlm`` names)."""
+        one ``settings.vlm`` names). ``batch_root``: the folder the Batch tab may read and write in
+        (None: no Batch tab)."""
         from ..serve.service import CaptionService
 
-        return cls(CaptionService(settings, backend), restorer_model, device)
+        return cls(CaptionService(settings, backend), restorer_model, device, batch_root)
 
     # -- what there is ---------------------------------------------------------------------------
     @property
@@ -88,11 +100,17 @@ class UiWork:
             raise UiError(item.failure.error)
         return item
 
-    def analyse(self, items: Sequence[Any], restorer: str) -> None:
-        """The chain-of-thought steps before the caption, for several images in one batch (in place:
-        each item's ``trace`` gets the steps' answers). Their answers do not depend on richness."""
+    def analyse(self, items: Sequence[Any], restorer: str) -> list[Any]:
+        """The chain-of-thought steps before the caption for several measured images in one batch.
+        Returns analysed copies (each ``trace`` holds the steps' answers; a failed step sets its
+        ``failure``): the measured images stay as they were, so a failure that passes (a server
+        down for a moment) is not kept, and the analysis can be asked for again."""
+        from ..captioning.captioner import Captioner
+
+        analysed = Captioner.fork(list(items))
         with self._vlm:
-            self._captioner(restorer).analyze(list(items))
+            self._captioner(restorer).analyze(analysed)
+        return analysed
 
     def caption(self, items: Sequence[Any], restorer: str, richness: int = 0) -> list[Any]:
         """The bundles of analysed images at ``richness`` caption tokens (0: the policy's own choice
@@ -100,7 +118,7 @@ class UiWork:
         are not re-run). An image that failed gets a ``UiError`` in its place."""
         from ..captioning.captioner import Captioner
 
-        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+        captioner = self._captioner(restorer, _richness(richness))
         with self._vlm:
             results = captioner.finish(Captioner.fork(list(items)))
         return [r if hasattr(r, "caption") else UiError(f"{r.stage}: {r.error}") for r in results]
@@ -124,12 +142,20 @@ class UiWork:
             records.append(prompt_record(adapter, caption, negative, restoration, user_prompt or None, user_negative or None))
         return records
 
-    def tiles(self, image: Any, restorer: str, richness: int, spec: str):
-        """The whole-image bundle and one caption per tile, in the restorer's tile order."""
-        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+    def tiles(self, image: Any, whole: Any, restorer: str, richness: int, size: Any, stride: Any):
+        """One caption per tile of ``image``, in the restorer's tile order, each written with the
+        whole-image bundle ``whole`` (the caption shown) as its context. Sizes in the image's pixels."""
+        from ..captioning.tiles import TileSpec
+
+        if size in (None, "") or stride in (None, ""):
+            raise UiError("tile size and stride: enter a number of pixels in each")
+        size, stride = int(size), int(stride)
+        if size < 8 or not 1 <= stride <= size:
+            raise UiError(f"a tile of {size} px with a stride of {stride} px: the size must be at least 8 and the stride between 1 and the size")
+        captioner = self._captioner(restorer, _richness(richness))
         try:
             with self._vlm:
-                result = captioner.caption_tiles([image], spec)[0]
+                result = captioner.caption_tiles([image], TileSpec(size=size, stride=stride), wholes=[whole])[0]
         except ValueError as exc:
             raise UiError(one_line(exc)) from None
         if not hasattr(result, "tiles"):
@@ -142,7 +168,8 @@ class UiWork:
         return bool(self.restorer_model)
 
     def restore(self, image: Any, caption: str, report: Any, seed: int = 0, steps: int | None = None):
-        """The image restored by the diffusers pipeline with ``caption``'s final strings (PIL)."""
+        """The image restored by the diffusers pipeline with ``caption``'s final strings: (PIL image,
+        the prompt record of the strings it got, cut to the pipeline's own windows)."""
         from ..images import open_rgb
 
         if not self.restorer_model:
@@ -154,41 +181,61 @@ class UiWork:
             try:
                 if self._runner is None:
                     self._runner = adapter.load(self.restorer_model, device=self.device)
-                return adapter.restore(self._runner, open_rgb(image), final, seed=seed, steps=steps)
+                return adapter.restore(self._runner, open_rgb(image), final, seed=seed, steps=steps), record
             except Exception as exc:
                 raise UiError(f"restoration failed: {one_line(exc)}") from None
 
     # -- a folder ----------------------------------------------------------------------------------
+    def inside_root(self, text: str, what: str) -> Path:
+        """``text`` (absolute, or relative to the batch root) as a path inside the batch root."""
+        if self.batch_root is None:
+            raise UiError("the Batch tab is off: start rescap ui with --batch-root FOLDER")
+        text = str(text or "").strip()
+        if not text:
+            raise UiError(f"{what}: enter a path inside {self.batch_root}")
+        path = (self.batch_root / Path(text).expanduser()).resolve()
+        if path != self.batch_root and self.batch_root not in path.parents:
+            raise UiError(f"{what} {text}: outside {self.batch_root}, the only folder this app reads and writes (--batch-root)")
+        return path
+
     def recaption(
         self, source: str | Path, output: str | Path, restorer: str, richness: int = 0, batch_size: int = 8,
         on_progress: Callable[[int, int], None] | None = None,
     ):  # fmt: skip
-        """``rescap recaption SOURCE -o OUTPUT`` (JSONL) on this app's VLM: resumable (what the file
-        records is skipped), one record per image, bad files recorded as errors. Returns the summary."""
+        """``rescap recaption FOLDER -o OUTPUT`` (JSONL) on this app's VLM, inside the batch root:
+        resumable (what the file records is skipped), one record per image, bad files recorded as
+        errors. Returns (summary, the JSONL file)."""
+        from ..files import NoImageFiles
         from ..recaption.engine import plan, run_local
         from ..recaption.sources import SourceError, iter_source
-        from ..recaption.writers import make_writer
+        from ..recaption.writers import make_writer, output_path
         from ..run_lock import OutputLocked, lock_for
 
-        source, output = Path(str(source).strip()).expanduser(), Path(str(output).strip()).expanduser()
-        if not str(source) or not source.exists():
-            raise UiError(f"{source}: no such file or folder")
-        if output.is_dir():
-            output = output / "records.jsonl"
-        captioner = self._captioner(restorer, int(richness) if richness and int(richness) > 0 else "auto")
+        folder = self.inside_root(str(source or ""), "folder")
+        if not folder.is_dir():
+            raise UiError(f"folder {source}: no such folder")
+        raw = str(output or "").strip()
+        path = self.inside_root(raw, "output")
+        target = output_path(f"{path}/" if raw.endswith(("/", "\\")) else path, "jsonl")  # "out/": records.jsonl in it
+        if target.suffix != ".jsonl":
+            raise UiError(f"output {output}: name a .jsonl file (or a folder, for records.jsonl in it)")
+        captioner = _OneBatchAtATime(self._captioner(restorer, _richness(richness)), self._vlm)
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            lock = lock_for(output, is_file=True).acquire()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            lock = lock_for(target, is_file=True).acquire()
         except (OSError, OutputLocked) as exc:
             raise UiError(one_line(exc)) from None
         try:
-            writer = make_writer(output, "jsonl")
+            writer = make_writer(target, "jsonl")
             try:
-                work = plan(iter_source(source), writer)
+                work = plan(iter_source(folder), writer)
                 todo = list(work.todo)
-            except SourceError as exc:
+            except (SourceError, ValueError) as exc:
                 writer.close()
                 raise UiError(one_line(exc)) from None
+            if not todo and not work.skipped:
+                writer.close()
+                raise UiError(str(NoImageFiles([source])))
             done = 0
 
             def advance(n: int) -> None:
@@ -199,13 +246,27 @@ class UiWork:
 
             if on_progress:
                 on_progress(0, len(todo))
-            with self._vlm:
-                summary = run_local(todo, writer, captioner, batch_size=batch_size, on_batch=advance)
+            summary = run_local(todo, writer, captioner, batch_size=batch_size, on_batch=advance)
             writer.close()
             summary.skipped = work.skipped
-            return summary
+            return summary, target
         finally:
             lock.release()
 
     def close(self) -> None:
         self.service.close()
+
+
+class _OneBatchAtATime:
+    """A captioner whose batches take the app's VLM lock one at a time, so that a long folder
+    lets the Caption tab's requests in between its batches."""
+
+    def __init__(self, captioner: Any, lock: threading.Lock):
+        self._captioner, self._lock = captioner, lock
+
+    def caption_prepared(self, items, progress=None):
+        with self._lock:
+            return self._captioner.caption_prepared(items, progress)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._captioner, name)

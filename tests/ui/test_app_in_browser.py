@@ -31,6 +31,7 @@ from rescap.testing.openai_standin import StandInServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "examples" / "images" / "coffee_q30.jpg"  # JPEG quality 30: a severe degradation, a rich auto caption
+CLEAN = ROOT / "examples" / "images" / "astronaut_clean.png"  # never compressed
 WAIT_MS = 120_000
 
 
@@ -61,9 +62,10 @@ def pipeline(tmp_path_factory):
 def app(standin, pipeline, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("ui") / "ui.log"
+    root = tmp_path_factory.mktemp("batch-root")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = [_rescap(), "ui", "--vlm", "openai:standin-vlm", "--base-url", standin.url, "--restorer", "supir",
-            "--port", str(port), "--restorer-model", str(pipeline)]  # fmt: skip
+    args = [_rescap(), "ui", "--vlm", "openai:standin-vlm", "--base-url", standin.url, "--restorer", "supir", "--port", str(port),
+            "--restorer-model", str(pipeline), "--batch-root", str(root), "--backend-option", "max_retries=1"]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
@@ -79,7 +81,7 @@ def app(standin, pipeline, tmp_path_factory):
                 proc.kill()
                 pytest.fail(f"rescap ui did not start: {log.read_text()[-2000:]}")
             time.sleep(0.5)
-    yield {"url": url, "log": log, "port": port}
+    yield {"url": url, "log": log, "port": port, "root": root}
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     try:
         code = proc.wait(30)
@@ -211,7 +213,7 @@ def test_a_bad_file_gets_its_own_error_and_the_good_one_its_caption(page, tmp_pa
     page.get_by_role("option", name="broken.jpg").click()
     page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('broken.jpg')")
     status = page.inner_text("#rescap-status")
-    assert "not" in status and "\n" not in status.strip(), status
+    assert status.startswith("broken.jpg could not be read: ") and "\n" not in status.strip(), status
     page.click("#rescap-chosen input")
     page.get_by_role("option", name=PHOTO.name).click()
     page.wait_for_function("() => document.querySelector('#rescap-status').innerText.startsWith('caption:')")
@@ -247,18 +249,22 @@ def test_restore_shows_before_and_after(page):
     page.click("#rescap-restore-button")
     page.wait_for_function("() => document.querySelector('#rescap-restore-note').innerText.includes('restored in')")
     assert page.locator("#rescap-compare img").count() == 2
+    note = page.inner_text("#rescap-restore-note")
+    assert "the pipeline got prompt:" in note  # the strings sent, cut to the pipeline's own window
 
 
-def test_batch_recaptions_a_folder_with_progress(page, tmp_path):
-    folder = tmp_path / "photos"
+def test_batch_recaptions_a_folder_with_progress(page, app, standin):
+    folder = app["root"] / "photos"
     folder.mkdir()
     for n in range(3):
         Image.open(PHOTO).save(folder / f"cup{n}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG truncated")
-    out = tmp_path / "captions" / "records.jsonl"
+    out = app["root"] / "captions" / "records.jsonl"
     page.get_by_role("tab", name="Batch").click()
-    page.locator("#rescap-batch-source textarea, #rescap-batch-source input").first.fill(str(folder))
-    page.locator("#rescap-batch-output textarea, #rescap-batch-output input").first.fill(str(out))
+    source = page.locator("#rescap-batch-source textarea, #rescap-batch-source input").first
+    target = page.locator("#rescap-batch-output textarea, #rescap-batch-output input").first
+    source.fill("photos")  # relative to --batch-root
+    target.fill("captions/records.jsonl")
     page.click("#rescap-batch-button")
     page.wait_for_selector("#rescap-batch[data-state='done']")
     batch = page.locator("#rescap-batch")
@@ -268,3 +274,81 @@ def test_batch_recaptions_a_folder_with_progress(page, tmp_path):
     page.click("#rescap-batch-button")  # again: everything is recorded, nothing is redone
     page.wait_for_selector("#rescap-batch[data-state='done'][data-skipped='4']")
     assert len(out.read_text().splitlines()) == 4
+    # a path outside the root: one line, nothing read
+    source.fill("/etc")
+    page.click("#rescap-batch-button")
+    page.wait_for_selector("#rescap-batch[data-state='error']")
+    assert "outside" in page.inner_text("#rescap-batch")
+    # the VLM down: the page says the images were not captioned and how to finish, never "done"
+    Image.open(PHOTO).save(folder / "cup3.png")
+    source.fill("photos")
+    standin.down = True
+    try:
+        page.click("#rescap-batch-button")
+        page.wait_for_selector("#rescap-batch[data-state='incomplete']")
+    finally:
+        standin.down = False
+    text = page.inner_text("#rescap-batch")
+    assert "could not be reached" in text or "unreachable" in text, text
+    assert "press Re-caption again" in text
+    page.click("#rescap-batch-button")
+    page.wait_for_selector("#rescap-batch[data-state='done'][data-done='1']")
+    assert len(out.read_text().splitlines()) == 5
+
+
+def test_switching_photos_shows_the_picked_photos_results(page):
+    _upload(page, PHOTO, CLEAN)
+    jpeg = "#rescap-report tr[data-quantity='JPEG q']"
+    assert page.locator(jpeg).get_attribute("data-level") == "severe"  # the first photo, coffee at quality 30
+    first_caption = page.input_value("#rescap-caption textarea")
+    page.click("#rescap-chosen input")
+    page.get_by_role("option", name=CLEAN.name).click()
+    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\").dataset.level === 'none'")
+    assert page.input_value("#rescap-caption textarea") != first_caption
+    assert CLEAN.name in (page.locator("#rescap-preview img").get_attribute("src") or "")
+    page.click("#rescap-chosen input")
+    page.get_by_role("option", name=PHOTO.name).click()
+    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\").dataset.level === 'severe'")
+    assert page.input_value("#rescap-caption textarea") == first_caption  # made once, shown again
+
+
+def test_a_vlm_failure_passes_and_the_keyboard_moves_the_slider(page, standin):
+    standin.down = True
+    try:
+        page.set_input_files("#rescap-upload input[type=file]", [str(PHOTO)])
+        page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('retry')")
+    finally:
+        standin.down = False
+    assert "cannot reach" in page.inner_text("#rescap-status")
+    assert page.locator("#rescap-report tr[data-quantity]").count() == 8  # the measurement stands without the model
+    track = page.locator("#rescap-richness input[type=range]")
+    track.focus()
+    for _ in range(12):
+        track.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('#rescap-status').innerText.startsWith('caption:')")
+    richness = int(page.input_value("#rescap-richness input[type=number]"))
+    assert richness == 12 and _status_tokens(page) <= richness
+    assert [s.get_attribute("data-step") for s in page.locator("#rescap-steps tr").all()] == ["degradation", "content", "caption"]
+
+
+def test_the_pipelines_own_tokenizers_count_at_every_richness(pipeline):
+    """With --restorer-model, every diffusers captioner the app makes (one per richness) counts with
+    the pipeline's tokenizer and has its budget, not CLIP's defaults."""
+    from tokenizers import Tokenizer
+
+    from rescap.serve.settings import ServeSettings
+    from rescap.ui.work import UiWork
+
+    reference = Tokenizer.from_file(str(Path(pipeline) / "tokenizer" / "tokenizer.json"))  # the tokenizers library on the saved file
+    text = "A white porcelain cup of espresso with golden crema on a glossy red saucer"
+    expected = len(reference.encode(text, add_special_tokens=False).ids)
+    work = UiWork.start(ServeSettings(vlm=None, restorer="diffusers", estimate_workers=0), restorer_model=str(pipeline))
+    assert get_adapter("diffusers").counter.count(text) != expected  # the tiny vocabulary differs from CLIP's: the test can tell
+    budgets = set()
+    for richness in ("auto", 30, 8):
+        captioner = work.service.captioner("diffusers", richness)
+        assert captioner.adapter.counter.count(text) == expected, richness
+        budgets.add(captioner.budget)
+    assert budgets == {work.budget("diffusers")}
+    assert work.service.default.adapter.counter.count(text) == expected
+    work.close()

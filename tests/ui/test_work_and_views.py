@@ -33,9 +33,9 @@ def _answer(prompt, step):
 
 
 @pytest.fixture()
-def scripted_work():
+def scripted_work(tmp_path):
     backend = ScriptedBackend(_answer)
-    work = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0, relevance="off"), backend=backend)
+    work = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0, relevance="off"), backend=backend, batch_root=tmp_path)
     yield work, backend
     work.close()
 
@@ -72,9 +72,10 @@ class _Cells(HTMLParser):
 
 def test_the_slider_reruns_only_the_caption_step_and_caps_it(scripted_work, photo):
     work, backend = scripted_work
-    item = work.measure(str(photo), "astronaut.png")
-    work.analyse([item], "supir")
+    measured = work.measure(str(photo), "astronaut.png")
+    item = work.analyse([measured], "supir")[0]
     assert [s.step for s in item.trace] == ["degradation", "content"]
+    assert measured.trace == [] and measured.assessment is None  # the measured photo is left as it was
     counter = get_adapter("supir").counter
     lengths = {}
     for richness in (0, 30, 8):
@@ -86,6 +87,38 @@ def test_the_slider_reruns_only_the_caption_step_and_caps_it(scripted_work, phot
     assert lengths[8] < lengths[30]
     # the analysis ran once; each richness asked the model for its caption only
     assert [step for step, _ in backend.calls] == ["degradation", "content", "caption", "caption", "caption"]
+
+
+def test_a_failed_analysis_is_not_kept(photo):
+    down = {"steps": 1}
+
+    def flaky(prompt, step):
+        if down["steps"] > 0:  # the first call fails, as a server down for a moment does
+            down["steps"] -= 1
+            return None
+        return _answer(prompt, step)
+
+    work = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0), backend=ScriptedBackend(flaky))
+    measured = work.measure(str(photo), "astronaut.png")
+    failed = work.analyse([measured], "supir")[0]
+    assert failed.failure is not None and failed.failure.stage.startswith("vlm:")
+    assert measured.failure is None
+    again = work.analyse([measured], "supir")[0]
+    assert again.failure is None and work.caption([again], "supir", 0)[0].caption
+
+
+def test_tiles_take_the_caption_shown_as_their_context(scripted_work, photo):
+    work, backend = scripted_work
+    item = work.analyse([work.measure(str(photo), "astronaut.png")], "supir")[0]
+    whole = work.caption([item], "supir", 0)[0].model_copy(update={"caption": "An astronaut in a white suit, edited by hand"})
+    calls = len(backend.calls)
+    tiled = work.tiles(str(photo), whole, "supir", 0, 128, 128)
+    assert len(tiled.tiles) == 4 and tiled.bundle.caption == whole.caption
+    assert [step for step, _ in backend.calls[calls:]] == ["content", "caption"]  # the tiles' steps only, in one batch each
+    assert any("edited by hand" in p for p in backend.prompts[-len(tiled.tiles):])
+    for size, stride, words in ((None, 64, "enter a number"), (128, 512, "between 1 and the size"), (4, 2, "at least 8")):
+        with pytest.raises(UiError, match=words):
+            work.tiles(str(photo), whole, "supir", 0, size, stride)
 
 
 def test_the_strings_are_each_restorers_prompt_record_with_the_measured_negative(scripted_work, photo):
@@ -116,18 +149,41 @@ def test_a_folder_is_recaptioned_resumably_with_bad_files_recorded(scripted_work
         Image.open(photo).save(folder / f"good{n}.png")
     (folder / "broken.jpg").write_bytes(b"not an image at all")
     seen = []
-    out = tmp_path / "out" / "records.jsonl"
-    summary = work.recaption(folder, out, "supir", on_progress=lambda done, total: seen.append((done, total)))
-    records = [json.loads(line) for line in out.read_text().splitlines()]
+    summary, target = work.recaption("folder", "out/", "supir", on_progress=lambda done, total: seen.append((done, total)))
+    assert target == tmp_path / "out" / "records.jsonl"  # a folder named with a slash: records.jsonl in it, as rescap recaption
+    records = [json.loads(line) for line in target.read_text().splitlines()]
     assert sorted(r["file"] for r in records) == ["broken.jpg", "good0.png", "good1.png"]
     assert {r["file"]: r["status"] for r in records}["broken.jpg"] == "error"
     assert (summary.done, summary.failed) == (2, 1)
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)
-    again = work.recaption(folder, out, "supir")
+    again, _ = work.recaption(str(folder), str(target), "supir")  # absolute paths inside the root work too
     assert (again.done, again.skipped) == (0, 3)
-    assert len(out.read_text().splitlines()) == 3  # nothing twice
-    with pytest.raises(UiError, match="no such"):
-        work.recaption(tmp_path / "missing", out, "supir")
+    assert len(target.read_text().splitlines()) == 3  # nothing twice
+    assert again.messages(target)[0][1].startswith("done 0, skipped 3 (already recorded), failed 0")
+
+
+def test_the_batch_stays_inside_its_root_and_says_what_is_wrong(scripted_work, tmp_path):
+    work, _ = scripted_work
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes.txt").write_text("API_KEY=sk-not-for-the-page\n")
+    cases = [
+        ("", "out.jsonl", "folder: enter a path"),
+        ("empty", "", "output: enter a path"),
+        ("missing", "out.jsonl", "no such folder"),
+        ("notes.txt", "out.jsonl", "no such folder"),  # a folder only: never a file's lines echoed back
+        ("../..", "out.jsonl", "outside"),
+        ("/etc", "out.jsonl", "outside"),
+        ("empty", "../elsewhere.jsonl", "outside"),
+        ("empty", "notes.txt", "name a .jsonl file"),
+        ("empty", "out.jsonl", "no image files found in empty"),
+    ]
+    for source, output, words in cases:
+        with pytest.raises(UiError, match=re.escape(words)):
+            work.recaption(source, output, "supir")
+    assert (tmp_path / "notes.txt").read_text() == "API_KEY=sk-not-for-the-page\n"
+    off = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0))
+    with pytest.raises(UiError, match="--batch-root"):
+        off.recaption("empty", "out.jsonl", "supir")
 
 
 def test_the_report_shows_every_quantity_with_its_confidence(photo):
