@@ -73,6 +73,21 @@ class RecordWriter(Protocol):
 _HEAD = re.compile(r'\{"(?:file|path)": ?("(?:[^"\\]|\\.)*"), ?"status": ?"(\w+)"')
 
 
+def holds_records_only(path: Path) -> bool:
+    """Whether a JSONL output can be appended to: missing, empty, or a record log (its first
+    line a record). Anything else (a manifest, notes) would be cut at its last line and mixed
+    with records."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline(1 << 16)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(_HEAD.match(first)) and first.endswith("\n")
+
+
 def key_and_status(path: Path):
     """(key, status) of every complete record of a JSONL log, read line by line."""
     if not Path(path).exists():

@@ -114,7 +114,7 @@ class CaptionService:
         from a pipeline's own tokenizers, say: its counts and budget then hold at every richness);
         the captioners already made for it are made again."""
         with self._lock:
-            self._adapters[adapter.name] = adapter
+            self._adapters[adapter.name.lower()] = adapter
             for key in [k for k in self._captioners if adapter.name in k[:2]]:
                 del self._captioners[key]
         if self.default.adapter.name == adapter.name:
@@ -144,7 +144,7 @@ class CaptionService:
         mode = mode or self.settings.mode
         if mode not in get_args(Mode):
             raise RequestError(400, f"mode must be {', '.join(get_args(Mode))}, not {mode[:40]!r}")
-        return (restorer or self.settings.restorer, parsed, mode)
+        return ((restorer or self.settings.restorer).strip().lower(), parsed, mode)  # adapter names are lower case (get_adapter ignores case)
 
     def _captioner(self, key: tuple):
         from ..captioning.captioner import Captioner
@@ -238,7 +238,7 @@ class CaptionService:
     def _degradation_only(self, restorer: str | None):
         from ..captioning.captioner import Captioner
 
-        key = ("no-vlm", restorer or self.settings.restorer)
+        key = ("no-vlm", (restorer or self.settings.restorer).strip().lower())
         with self._lock:
             if key not in self._captioners:
                 self._captioners[key] = Captioner(None, restorer=self._adapters.get(key[1], key[1]), max_image_pixels=self.settings.max_image_pixels)

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import one_line
 from . import views
 from .work import UiError, UiWork
 
@@ -67,13 +68,14 @@ def build_app(work: UiWork):
         except UiError as exc:
             return f'<div class="rescap warn">{views.escape(str(exc))}</div>'
 
-    def caption_line(bundle, restorer: str, richness: int) -> str:
+    def caption_line(bundle, name: str, restorer: str, richness: int) -> str:
+        photo = f" - {views.escape(name)}"
         if not bundle.captioned:
-            return f"no caption: {bundle.uncaptioned_reason}"
+            return f"no caption: {views.escape(bundle.uncaptioned_reason or '')}{photo}"
         target = bundle.richness.target_tokens if bundle.richness else 0
         how = f"richness {int(richness)} tokens" if richness else f"auto richness for severity {bundle.degradation.overall_severity:.2f}"
-        removed = f"; filtered out: {'; '.join(bundle.removed)}" if bundle.removed else ""
-        return f"caption: {bundle.token_counts.caption} tokens for {restorer} (target {target}, {how}; budget {work.budget(restorer)}){removed}"
+        removed = f"; filtered out: {views.escape('; '.join(bundle.removed))}" if bundle.removed else ""
+        return f"caption: {bundle.token_counts.caption} tokens for {restorer} (target {target}, {how}; budget {work.budget(restorer)}){removed}{photo}"
 
     def bundle_for(state, name: str, restorer: str, richness: int):
         """The photo's bundle at this restorer and richness: cached once made; the analysis is made
@@ -103,12 +105,13 @@ def build_app(work: UiWork):
             return f"**{views.escape(name)}** could not be read: {views.escape(state['errors'][name])}", "", "", "", ""
         try:
             bundle = bundle_for(state, name, restorer, richness)
-        except UiError as exc:
+        except Exception as exc:  # UiError, or anything unforeseen: one line on the page, never a raw popup
             item = state["analysed"].get(name) or state["measured"][name]
             steps = views.steps_html(item.trace, work.captions) if item.trace else ""
-            return f"**{views.escape(name)}**: {views.escape(str(exc))} (move the slider or pick the photo again to retry)", views.report_html(item.report), steps, "", ""
+            text = str(exc) if isinstance(exc, UiError) else one_line(exc, with_type=True)
+            return f"**{views.escape(name)}**: {views.escape(text)} (move the slider or pick the photo again to retry)", views.report_html(item.report), steps, "", ""
         return (
-            caption_line(bundle, restorer, richness), views.report_html(bundle.degradation), views.steps_html(bundle.trace, work.captions),
+            caption_line(bundle, name, restorer, richness), views.report_html(bundle.degradation), views.steps_html(bundle.trace, work.captions),
             bundle.caption, strings_of(bundle.caption, bundle.degradation, names),
         )  # fmt: skip
 
@@ -120,11 +123,20 @@ def build_app(work: UiWork):
 
     def on_upload(files, restorer, richness, names):
         state = _empty_state()
+        try:
+            yield from _upload(state, files, restorer, richness, names)
+        except Exception as exc:  # whatever went wrong: said on the page, and the pickers back on
+            yield (gr.update(interactive=True), gr.update(), *controls(True), f"the upload stopped: {views.escape(one_line(exc, with_type=True))}",
+                   gr.update(), gr.update(), gr.update(), gr.update(), state)  # fmt: skip
+
+    def _upload(state, files, restorer, richness, names):
         paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
         if not paths:
             yield gr.update(choices=[], value=None, interactive=True), None, *controls(True), *view_of(state, None, restorer, richness, names), state
             return
         richness = int(richness or 0)
+        yield (gr.update(interactive=False), gr.update(), *controls(False), f"measuring the degradation: 0/{len(paths)} photos",
+               "", views.steps_html([], work.captions), "", "", state)  # fmt: skip
         for n, path in enumerate(paths, 1):
             name = _unique(Path(path).name, state["paths"])
             state["paths"][name] = path
@@ -189,11 +201,11 @@ def build_app(work: UiWork):
             if caption is not None and caption.strip() and caption != whole.caption:  # the caption as edited is the context
                 whole = whole.model_copy(update={"caption": caption})
             tiled = work.tiles(state["paths"][name], whole, restorer, int(richness or 0), size, stride)
-        except UiError as exc:
-            return None, [], f"**{views.escape(name)}**: {views.escape(str(exc))}"
+        except Exception as exc:
+            return None, [], f"**{views.escape(name)}**: {views.escape(str(exc) if isinstance(exc, UiError) else one_line(exc, with_type=True))}"
         count = len(tiled.tiles)
         whole_tile = count == 1 and tiled.tile_size >= max(tiled.width, tiled.height)
-        note = (f"{count} tile{'s' if count != 1 else ''} of {tiled.tile_size} px, stride {tiled.tile_stride} px, in {views.escape(restorer)}'s tile order"
+        note = (f"{views.escape(name)}: {count} tile{'s' if count != 1 else ''} of {tiled.tile_size} px, stride {tiled.tile_stride} px, in {views.escape(restorer)}'s tile order"
                 + (f" (the photo, {tiled.width}x{tiled.height}, fits in one tile)" if whole_tile else "")
                 + f"; each written with the caption shown as context: {views.escape(whole.caption or '(no caption)')}")  # fmt: skip
         return views.tile_overlay(state["paths"][name], tiled), views.tile_rows(tiled), note
@@ -207,8 +219,8 @@ def build_app(work: UiWork):
         start = time.perf_counter()
         try:
             restored, record = work.restore(state["paths"][name], caption or "", item.report, int(seed or 0), int(steps) if steps else None)
-        except UiError as exc:
-            return None, views.escape(str(exc))
+        except Exception as exc:
+            return None, views.escape(str(exc) if isinstance(exc, UiError) else one_line(exc, with_type=True))
         from ..images import open_rgb
 
         before = open_rgb(state["paths"][name]).resize(restored.size)
@@ -312,15 +324,18 @@ def build_app(work: UiWork):
             else:
                 gr.Markdown("The Batch tab is off: start `rescap ui --batch-root FOLDER` to re-caption folders inside FOLDER here.")
         view = [status, report, steps, caption, strings]
-        files.change(on_upload, [files, restorer, richness, shown_restorers], [chosen, preview, restorer, richness, *view, state])
-        chosen.input(on_choose, [chosen, restorer, richness, shown_restorers, state], [preview, *view, state])
+        # the events that write the Caption tab's results run one after another (one concurrency
+        # group): a slow caption for one photo can never land after, and over, another's
+        one = {"concurrency_id": "rescap-caption", "concurrency_limit": 1}
+        files.change(on_upload, [files, restorer, richness, shown_restorers], [chosen, preview, restorer, richness, *view, state], **one)
+        chosen.input(on_choose, [chosen, restorer, richness, shown_restorers, state], [preview, *view, state], **one)
         # change, not release: the keyboard and a typed number move it too; always_last: a drag asks
         # for the caption at the value it stops on, not at every value it passes
-        richness.change(on_richness, [chosen, restorer, richness, shown_restorers, state], [*view, state], trigger_mode="always_last")
-        restorer.input(on_restorer, [chosen, restorer, richness, shown_restorers, state], [richness, shown_restorers, *view, state])
+        richness.change(on_richness, [chosen, restorer, richness, shown_restorers, state], [*view, state], trigger_mode="always_last", **one)
+        restorer.input(on_restorer, [chosen, restorer, richness, shown_restorers, state], [richness, shown_restorers, *view, state], **one)
         caption.input(on_edit, [caption, chosen, shown_restorers, state], [strings], trigger_mode="always_last", show_progress="hidden")
         shown_restorers.input(on_edit, [caption, chosen, shown_restorers, state], [strings])
-        tile_button.click(on_tiles, [chosen, restorer, richness, caption, tile_size, tile_stride, state], [tile_image, tile_table, tile_note])
+        tile_button.click(on_tiles, [chosen, restorer, richness, caption, tile_size, tile_stride, state], [tile_image, tile_table, tile_note], **one)
     return demo
 
 

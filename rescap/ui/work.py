@@ -193,10 +193,16 @@ class UiWork:
         text = str(text or "").strip()
         if not text:
             raise UiError(f"{what}: enter a path inside {self.batch_root}")
-        path = (self.batch_root / Path(text).expanduser()).resolve()
-        if path != self.batch_root and self.batch_root not in path.parents:
-            raise UiError(f"{what} {text}: outside {self.batch_root}, the only folder this app reads and writes (--batch-root)")
+        try:
+            path = (self.batch_root / Path(text).expanduser()).resolve()
+        except (RuntimeError, ValueError, OSError) as exc:  # ~nosuchuser, a NUL byte, a loop of links
+            raise UiError(f"{what} {text[:200]}: not a usable path ({one_line(exc)})") from None
+        if not self._inside(path):
+            raise UiError(f"{what} {text[:200]}: outside {self.batch_root}, the only folder this app reads and writes (--batch-root)")
         return path
+
+    def _inside(self, path: Path) -> bool:
+        return path == self.batch_root or self.batch_root in path.parents
 
     def recaption(
         self, source: str | Path, output: str | Path, restorer: str, richness: int = 0, batch_size: int = 8,
@@ -208,17 +214,29 @@ class UiWork:
         from ..files import NoImageFiles
         from ..recaption.engine import plan, run_local
         from ..recaption.sources import SourceError, iter_source
-        from ..recaption.writers import make_writer, output_path
+        from ..recaption.writers import holds_records_only, make_writer, output_path
         from ..run_lock import OutputLocked, lock_for
 
         folder = self.inside_root(str(source or ""), "folder")
-        if not folder.is_dir():
-            raise UiError(f"folder {source}: no such folder")
+        try:
+            if not folder.is_dir():
+                raise UiError(f"folder {source}: no such folder")
+            # an image linked from outside the root is not read: the root is all the app reads
+            items = [it for it in iter_source(folder) if it.path is None or self._inside(it.path.resolve())]
+        except (SourceError, OSError) as exc:
+            raise UiError(f"folder {source}: {one_line(exc)}") from None
         raw = str(output or "").strip()
         path = self.inside_root(raw, "output")
-        target = output_path(f"{path}/" if raw.endswith(("/", "\\")) else path, "jsonl")  # "out/": records.jsonl in it
+        target = output_path(f"{path}/" if raw.endswith("/") else path, "jsonl")  # "out/": records.jsonl in it
         if target.suffix != ".jsonl":
-            raise UiError(f"output {output}: name a .jsonl file (or a folder, for records.jsonl in it)")
+            raise UiError(f"output {output}: name a .jsonl file (or a folder/, for records.jsonl in it)")
+        try:
+            if target.is_dir() or not holds_records_only(target):
+                raise UiError(f"output {output}: an existing file that is not rescap's records; name a new one")
+        except OSError as exc:
+            raise UiError(f"output {output}: {one_line(exc)}") from None
+        if not items:
+            raise UiError(str(NoImageFiles([source])))
         captioner = _OneBatchAtATime(self._captioner(restorer, _richness(richness)), self._vlm)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -226,16 +244,12 @@ class UiWork:
         except (OSError, OutputLocked) as exc:
             raise UiError(one_line(exc)) from None
         try:
-            writer = make_writer(target, "jsonl")
             try:
-                work = plan(iter_source(folder), writer)
+                writer = make_writer(target, "jsonl")
+                work = plan(items, writer)
                 todo = list(work.todo)
-            except (SourceError, ValueError) as exc:
-                writer.close()
-                raise UiError(one_line(exc)) from None
-            if not todo and not work.skipped:
-                writer.close()
-                raise UiError(str(NoImageFiles([source])))
+            except (SourceError, ValueError, OSError) as exc:
+                raise UiError(f"output {output}: {one_line(exc)}") from None
             done = 0
 
             def advance(n: int) -> None:
@@ -246,8 +260,14 @@ class UiWork:
 
             if on_progress:
                 on_progress(0, len(todo))
-            summary = run_local(todo, writer, captioner, batch_size=batch_size, on_batch=advance)
-            writer.close()
+            retries_before = getattr(self.service.backend, "retries", 0)
+            try:
+                summary = run_local(todo, writer, captioner, batch_size=batch_size, on_batch=advance)
+            except OSError as exc:  # the records cannot be written (a full disk): what is written is kept
+                raise UiError(f"cannot write records to {target}: {exc.strerror or exc}; every record written before is kept") from None
+            finally:
+                writer.close()
+            summary.retries = max(0, summary.retries - retries_before)  # this run's (the backend counts the app's life)
             summary.skipped = work.skipped
             return summary, target
         finally:

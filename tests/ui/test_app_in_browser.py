@@ -237,7 +237,7 @@ def test_tile_captions_are_drawn_over_the_image(page):
     page.wait_for_function("() => document.querySelector('#rescap-tile-note').innerText.includes('tiles of 128 px')")
     width, height = Image.open(PHOTO).size
     expected = len(_windows(width, 128, 96)) * len(_windows(height, 128, 96))
-    assert page.inner_text("#rescap-tile-note").startswith(f"{expected} tiles of 128 px, stride 96 px")
+    assert page.inner_text("#rescap-tile-note").startswith(f"{PHOTO.name}: {expected} tiles of 128 px, stride 96 px")
     page.wait_for_selector("#rescap-tile-image img")
     assert page.locator("#rescap-tile-table").inner_text().count("128x128") == expected
 
@@ -342,11 +342,12 @@ def test_the_pipelines_own_tokenizers_count_at_every_richness(pipeline):
     reference = Tokenizer.from_file(str(Path(pipeline) / "tokenizer" / "tokenizer.json"))  # the tokenizers library on the saved file
     text = "A white porcelain cup of espresso with golden crema on a glossy red saucer"
     expected = len(reference.encode(text, add_special_tokens=False).ids)
-    work = UiWork.start(ServeSettings(vlm=None, restorer="diffusers", estimate_workers=0), restorer_model=str(pipeline))
+    # the restorer spelt as a user might: one adapter whatever the case
+    work = UiWork.start(ServeSettings(vlm=None, restorer=" Diffusers", estimate_workers=0), restorer_model=str(pipeline))
     assert get_adapter("diffusers").counter.count(text) != expected  # the tiny vocabulary differs from CLIP's: the test can tell
     budgets = set()
-    for richness in ("auto", 30, 8):
-        captioner = work.service.captioner("diffusers", richness)
+    for restorer, richness in (("diffusers", "auto"), ("diffusers", 30), ("DIFFUSERS", 8), (None, 12)):
+        captioner = work.service.captioner(restorer, richness)
         assert captioner.adapter.counter.count(text) == expected, richness
         budgets.add(captioner.budget)
     assert budgets == {work.budget("diffusers")}

@@ -181,6 +181,20 @@ def test_the_batch_stays_inside_its_root_and_says_what_is_wrong(scripted_work, t
         with pytest.raises(UiError, match=re.escape(words)):
             work.recaption(source, output, "supir")
     assert (tmp_path / "notes.txt").read_text() == "API_KEY=sk-not-for-the-page\n"
+    # an existing .jsonl that is not rescap's records (a manifest) is never appended to or cut
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (64, 64), (90, 120, 60)).save(tmp_path / "photos" / "a.png")
+    manifest = '{"path": "photos/a.png"}\n{"path": "photos/b.png"}'
+    (tmp_path / "manifest.jsonl").write_text(manifest)
+    with pytest.raises(UiError, match="not rescap's records"):
+        work.recaption("photos", "manifest.jsonl", "supir")
+    assert (tmp_path / "manifest.jsonl").read_text() == manifest
+    # an image linked from outside the root is not read
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.png"
+    Image.new("RGB", (64, 64), (200, 10, 10)).save(outside)
+    (tmp_path / "photos" / "linked.png").symlink_to(outside)
+    summary, target = work.recaption("photos", "records.jsonl", "supir")
+    assert [json.loads(line)["file"] for line in target.read_text().splitlines()] == ["a.png"]
     off = UiWork.start(ServeSettings(vlm=None, restorer="supir", estimate_workers=0))
     with pytest.raises(UiError, match="--batch-root"):
         off.recaption("empty", "out.jsonl", "supir")
