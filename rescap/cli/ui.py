@@ -35,7 +35,7 @@ def ui(
     """Open rescap in the browser: degradation report, each step's answer, the caption with a richness
     slider, and the exact strings each restorer gets, re-checked as you edit; tiles, restoration, batch.
 
-    Binds 127.0.0.1 (this machine only) unless --host says otherwise; Ctrl-C stops it.
+    Binds 127.0.0.1 (this machine only) unless --host says otherwise; Ctrl-C or SIGTERM stops it (status 0).
 
     Examples:
 

@@ -298,7 +298,8 @@ def build_app(work: UiWork):
             tile_note = gr.Markdown(elem_id="rescap-tile-note")
             with gr.Row():
                 tile_image = gr.Image(label="Tiles", type="pil", interactive=False, elem_id="rescap-tile-image")
-                tile_table = gr.Dataframe(headers=views.TILE_HEADERS, interactive=False, wrap=True, elem_id="rescap-tile-table")
+                tile_table = gr.Dataframe(headers=views.TILE_HEADERS, interactive=False, wrap=True, elem_id="rescap-tile-table",
+                                          column_widths=["9%", "20%", "9%", "11%", "51%"])  # fmt: skip
         with gr.Tab("Restore"):
             if work.can_restore:
                 gr.Markdown(f"Restores the photo shown with **{views.escape(str(work.restorer_model))}** and the caption on the Caption tab.")
