@@ -70,8 +70,8 @@ def build_app(work: UiWork):
 
     def caption_line(bundle, name: str, restorer: str, richness: int) -> str:
         photo = f" - {views.escape(name)}"
-        if not bundle.captioned:
-            return f"no caption: {views.escape(bundle.uncaptioned_reason or '')}{photo}"
+        if not bundle.captioned:  # said for the app (the bundle's own reason speaks of a server)
+            return f"no caption: rescap ui runs without a captioning model (start it with --vlm): degradation-only prompts{photo}"
         target = bundle.richness.target_tokens if bundle.richness else 0
         how = f"richness {int(richness)} tokens" if richness else f"auto richness for severity {bundle.degradation.overall_severity:.2f}"
         removed = f"; filtered out: {views.escape('; '.join(bundle.removed))}" if bundle.removed else ""

@@ -128,8 +128,17 @@ def _tokens(page) -> list[dict]:
     )
 
 
+def _status(page) -> str:
+    """The status line once no event is running on it (Gradio's progress text sits in the same
+    element while one is)."""
+    page.wait_for_function(
+        "() => { const t = document.querySelector('#rescap-status [data-testid=status-tracker]'); return !t || t.classList.contains('hide'); }"
+    )
+    return page.inner_text("#rescap-status").strip()
+
+
 def _status_tokens(page) -> int:
-    text = page.inner_text("#rescap-status")
+    text = _status(page)
     return int(text.split("caption: ")[1].split(" tokens")[0])
 
 
@@ -212,7 +221,7 @@ def test_a_bad_file_gets_its_own_error_and_the_good_one_its_caption(page, tmp_pa
     page.click("#rescap-chosen input")
     page.get_by_role("option", name="broken.jpg").click()
     page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('broken.jpg')")
-    status = page.inner_text("#rescap-status")
+    status = _status(page)
     assert status.startswith("broken.jpg could not be read: ") and "\n" not in status.strip(), status
     page.click("#rescap-chosen input")
     page.get_by_role("option", name=PHOTO.name).click()
@@ -319,7 +328,7 @@ def test_a_vlm_failure_passes_and_the_keyboard_moves_the_slider(page, standin):
         page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('retry')")
     finally:
         standin.down = False
-    assert "cannot reach" in page.inner_text("#rescap-status")
+    assert "cannot reach" in _status(page)
     assert page.locator("#rescap-report tr[data-quantity]").count() == 8  # the measurement stands without the model
     track = page.locator("#rescap-richness input[type=range]")
     track.focus()
