@@ -52,7 +52,7 @@ def main(target: str, photo: str = str(HERE / "images" / "coffee_q30.jpg")) -> N
                 page = browser.new_page(viewport={"width": 1400, "height": 1300})
                 page.goto(url)
                 page.set_input_files("#rescap-upload input[type=file]", photo)
-                page.wait_for_function("() => document.querySelector('#rescap-status').innerText.startsWith('caption:')", timeout=120_000)
+                page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.startsWith('caption:')", timeout=120_000)
                 page.wait_for_timeout(500)  # the last fade-in
                 page.screenshot(path=target)
                 browser.close()

@@ -117,7 +117,7 @@ def page(browser, app):
 
 def _upload(page, *paths) -> str:
     page.set_input_files("#rescap-upload input[type=file]", [str(p) for p in paths])
-    page.wait_for_function("() => document.querySelector('#rescap-caption textarea').value.length > 0")
+    page.wait_for_function("() => document.querySelector('#rescap-caption textarea')?.value?.length > 0")
     page.wait_for_selector("#rescap-strings")
     return page.input_value("#rescap-caption textarea")
 
@@ -181,8 +181,8 @@ def test_upload_read_the_caption_and_counts_then_move_the_slider(page, pipeline,
     track = page.locator("#rescap-richness input[type=range]")
     box = track.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.12, box["y"] + box["height"] / 2)
-    page.wait_for_function("(old) => document.querySelector('#rescap-caption textarea').value !== old", arg=caption)
-    page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('richness ')")
+    page.wait_for_function("(old) => { const v = document.querySelector('#rescap-caption textarea')?.value; return v !== undefined && v !== old; }", arg=caption)
+    page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.includes('richness ')")
     richness = int(page.input_value("#rescap-richness input[type=number]"))
     shorter = page.input_value("#rescap-caption textarea")
     assert 0 < richness < before, (richness, before)
@@ -220,12 +220,12 @@ def test_a_bad_file_gets_its_own_error_and_the_good_one_its_caption(page, tmp_pa
     _upload(page, PHOTO, broken)
     page.click("#rescap-chosen input")
     page.get_by_role("option", name="broken.jpg").click()
-    page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('broken.jpg')")
+    page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.includes('broken.jpg')")
     status = _status(page)
     assert status.startswith("broken.jpg could not be read: ") and "\n" not in status.strip(), status
     page.click("#rescap-chosen input")
     page.get_by_role("option", name=PHOTO.name).click()
-    page.wait_for_function("() => document.querySelector('#rescap-status').innerText.startsWith('caption:')")
+    page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.startsWith('caption:')")
 
 
 def _windows(side: int, size: int, stride: int) -> list[int]:
@@ -243,7 +243,7 @@ def test_tile_captions_are_drawn_over_the_image(page):
     page.fill("#rescap-tile-size input", "128")
     page.fill("#rescap-tile-stride input", "96")
     page.click("#rescap-tile-button")
-    page.wait_for_function("() => document.querySelector('#rescap-tile-note').innerText.includes('tiles of 128 px')")
+    page.wait_for_function("() => document.querySelector('#rescap-tile-note')?.innerText?.includes('tiles of 128 px')")
     width, height = Image.open(PHOTO).size
     expected = len(_windows(width, 128, 96)) * len(_windows(height, 128, 96))
     assert page.inner_text("#rescap-tile-note").startswith(f"{PHOTO.name}: {expected} tiles of 128 px, stride 96 px")
@@ -256,7 +256,7 @@ def test_restore_shows_before_and_after(page):
     page.get_by_role("tab", name="Restore").click()
     page.fill("#rescap-restore-steps input", "2")  # a tiny pipeline, two steps: seconds on a CPU
     page.click("#rescap-restore-button")
-    page.wait_for_function("() => document.querySelector('#rescap-restore-note').innerText.includes('restored in')")
+    page.wait_for_function("() => document.querySelector('#rescap-restore-note')?.innerText?.includes('restored in')")
     assert page.locator("#rescap-compare img").count() == 2
     note = page.inner_text("#rescap-restore-note")
     assert "the pipeline got prompt:" in note  # the strings sent, cut to the pipeline's own window
@@ -312,12 +312,12 @@ def test_switching_photos_shows_the_picked_photos_results(page):
     first_caption = page.input_value("#rescap-caption textarea")
     page.click("#rescap-chosen input")
     page.get_by_role("option", name=CLEAN.name).click()
-    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\").dataset.level === 'none'")
+    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\")?.dataset?.level === 'none'")
     assert page.input_value("#rescap-caption textarea") != first_caption
     assert CLEAN.name in (page.locator("#rescap-preview img").get_attribute("src") or "")
     page.click("#rescap-chosen input")
     page.get_by_role("option", name=PHOTO.name).click()
-    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\").dataset.level === 'severe'")
+    page.wait_for_function(f"() => document.querySelector(\"{jpeg}\")?.dataset?.level === 'severe'")
     assert page.input_value("#rescap-caption textarea") == first_caption  # made once, shown again
 
 
@@ -325,7 +325,7 @@ def test_a_vlm_failure_passes_and_the_keyboard_moves_the_slider(page, standin):
     standin.down = True
     try:
         page.set_input_files("#rescap-upload input[type=file]", [str(PHOTO)])
-        page.wait_for_function("() => document.querySelector('#rescap-status').innerText.includes('retry')")
+        page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.includes('retry')")
     finally:
         standin.down = False
     assert "cannot reach" in _status(page)
@@ -334,7 +334,7 @@ def test_a_vlm_failure_passes_and_the_keyboard_moves_the_slider(page, standin):
     track.focus()
     for _ in range(12):
         track.press("ArrowRight")
-    page.wait_for_function("() => document.querySelector('#rescap-status').innerText.startsWith('caption:')")
+    page.wait_for_function("() => document.querySelector('#rescap-status')?.innerText?.startsWith('caption:')")
     richness = int(page.input_value("#rescap-richness input[type=number]"))
     assert richness == 12 and _status_tokens(page) <= richness
     assert [s.get_attribute("data-step") for s in page.locator("#rescap-steps tr").all()] == ["degradation", "content", "caption"]
