@@ -31,6 +31,9 @@ from pydantic import BaseModel, Field
 from .bundle import PromptBundle
 
 
+TILE_RULE = "the size must be at least 8 and the stride between 1 and the size"
+
+
 class TileSpec(BaseModel):
     """Tile size and stride in pixels (stride defaults to half the size, as SUPIR's configs)."""
 
@@ -51,8 +54,16 @@ class TileSpec(BaseModel):
             stride = int(stride_text) if stride_text else max(1, size // 2)
         except ValueError:
             raise ValueError(f"--tiles takes SIZE or SIZE:STRIDE in pixels (e.g. 512:256), not {text!r}") from None
-        if size < 8 or stride < 1 or stride > size:
-            raise ValueError(f"--tiles {text}: the size must be >= 8 and the stride between 1 and the size")
+        try:
+            return cls.of(size, stride)
+        except ValueError:
+            raise ValueError(f"--tiles {text}: {TILE_RULE}") from None
+
+    @classmethod
+    def of(cls, size: int, stride: int) -> "TileSpec":
+        """A tile size and stride in pixels, or a ``ValueError`` saying the rule they break."""
+        if size < 8 or not 1 <= stride <= size:
+            raise ValueError(f"a tile of {size} px with a stride of {stride} px: {TILE_RULE}")
         return cls(size=size, stride=stride)
 
 

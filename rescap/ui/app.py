@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import one_line
 from . import views
-from .work import UiError, UiWork
+from .work import UiError, UiWork, failed
 
 TITLE = "rescap: captions that wake a restorer's prior"
 # the theme's fonts from the machine, not a font host: the page makes no request off this server
@@ -89,7 +89,7 @@ def build_app(work: UiWork):
         if item is None:
             item = work.analyse([state["measured"][name]], restorer)[0] if work.captions else state["measured"][name]
             if item.failure is not None:
-                raise UiError(f"{item.failure.stage}: {item.failure.error}")
+                raise failed(item.failure)
             state["analysed"][name] = item
         result = work.caption([item], restorer, int(richness or 0))[0]
         if isinstance(result, UiError):

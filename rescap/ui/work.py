@@ -30,6 +30,11 @@ class UiError(Exception):
     """A one-line message the app shows in place of the result."""
 
 
+def failed(failure: Any) -> UiError:
+    """A ``CaptionFailure`` as the app says it: the stage, then why."""
+    return UiError(f"{failure.stage}: {failure.error}")
+
+
 class UiWork:
     """The work behind the app, on one ``CaptionService``.
 
@@ -121,7 +126,7 @@ class UiWork:
         captioner = self._captioner(restorer, _richness(richness))
         with self._vlm:
             results = captioner.finish(Captioner.fork(list(items)))
-        return [r if hasattr(r, "caption") else UiError(f"{r.stage}: {r.error}") for r in results]
+        return [r if hasattr(r, "caption") else failed(r) for r in results]
 
     def strings(
         self, caption: str, report: Any, restorers: Sequence[str], user_prompt: str | None = None, user_negative: str | None = None
@@ -149,17 +154,18 @@ class UiWork:
 
         if size in (None, "") or stride in (None, ""):
             raise UiError("tile size and stride: enter a number of pixels in each")
-        size, stride = int(size), int(stride)
-        if size < 8 or not 1 <= stride <= size:
-            raise UiError(f"a tile of {size} px with a stride of {stride} px: the size must be at least 8 and the stride between 1 and the size")
+        try:
+            spec = TileSpec.of(int(size), int(stride))
+        except ValueError as exc:
+            raise UiError(str(exc)) from None
         captioner = self._captioner(restorer, _richness(richness))
         try:
             with self._vlm:
-                result = captioner.caption_tiles([image], TileSpec(size=size, stride=stride), wholes=[whole])[0]
+                result = captioner.caption_tiles([image], spec, wholes=[whole])[0]
         except ValueError as exc:
             raise UiError(one_line(exc)) from None
         if not hasattr(result, "tiles"):
-            raise UiError(f"{result.stage}: {result.error}")
+            raise failed(result)
         return result
 
     # -- restoration -------------------------------------------------------------------------------

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.browser import chromium
+from tests.ui.processes import free_port, rescap
 
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -33,16 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "examples" / "images" / "coffee_q30.jpg"  # JPEG quality 30: a severe degradation, a rich auto caption
 CLEAN = ROOT / "examples" / "images" / "astronaut_clean.png"  # never compressed
 WAIT_MS = 120_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rescap() -> str:
-    return str(Path(sys.executable).with_name("rescap"))
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +49,11 @@ def pipeline(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(standin, pipeline, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("ui") / "ui.log"
     root = tmp_path_factory.mktemp("batch-root")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    args = [_rescap(), "ui", "--vlm", "openai:standin-vlm", "--base-url", standin.url, "--restorer", "supir", "--port", str(port),
+    args = [rescap(), "ui", "--vlm", "openai:standin-vlm", "--base-url", standin.url, "--restorer", "supir", "--port", str(port),
             "--restorer-model", str(pipeline), "--batch-root", str(root), "--backend-option", "max_retries=1"]  # fmt: skip
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -12,21 +12,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from tests.ui.processes import free_port, rescap
+
 pytest.importorskip("gradio")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rescap() -> str:
-    return str(Path(sys.executable).with_name("rescap"))
 
 
 def _read_all(fd: int) -> bytes:
@@ -43,12 +34,12 @@ def _read_all(fd: int) -> bytes:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serves_on_this_machine_only_and_stops_cleanly(stop, tmp_path):
-    port = _free_port()
+    port = free_port()
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "80", "TERM": "xterm-256color", "OMP_NUM_THREADS": "1"}
     env.pop("CI", None)
     with (tmp_path / "stdout.txt").open("wb") as out:
-        proc = subprocess.Popen([_rescap(), "ui", "--no-vlm", "--restorer", "hypir", "--port", str(port)],
+        proc = subprocess.Popen([rescap(), "ui", "--no-vlm", "--restorer", "hypir", "--port", str(port)],
                                 stdin=follower, stdout=out, stderr=follower, env=env)  # fmt: skip
     os.close(follower)
     try:
@@ -84,7 +75,7 @@ def test_a_taken_port_is_one_error_line():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([_rescap(), "ui", "--no-vlm", "--port", str(port)], capture_output=True, text=True, timeout=180)
+        result = subprocess.run([rescap(), "ui", "--no-vlm", "--port", str(port)], capture_output=True, text=True, timeout=180)
     assert result.returncode == 1, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(port) in errors[0], result.stderr[-2000:]
