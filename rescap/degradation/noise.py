@@ -26,7 +26,10 @@ natural texture falls like a power law), and ``power / P_s`` is white again ("wh
   high-frequency noise than the model needs refutes it, as on blurred clean photos; more means
   whiter noise), and (3) are confirmed, not refuted, by the kurtosis (below): Gaussian-like
   texture (grass, gravel) fits a low-passed noise model too, but leaves no natural image kurtosis
-  to dilute. At most two such candidates are tried, then white noise.
+  to dilute. At most two such candidates are tried, then white noise. A refuted candidate whose
+  kurtosis fit still confirms a share of its floor (``KURTOSIS_PARTIAL`` up to the range) is
+  measured at that share when white noise confirms less: over dense texture the floor holds
+  texture and blurred noise together, and the confirmed part is the noise.
 * **Noise level function** (NLF): blocks are binned by intensity (``LEVEL_BINS`` bins of width 32;
   the intensity is that of the channels the subspace's noise comes from). In each bin the noise
   variance is the fixed point of a truncated mean: the mean statistic of the blocks below the
@@ -93,6 +96,9 @@ BLUR_RATIO_RANGE = (0.3, 1.2)
 BLUR_TEST_QUANTILE = 0.05
 BLUR_KURTOSIS_RANGE = (0.5, 2.5)
 BLUR_MIN_FLOOR = 2.0**2
+# A refuted low-passed candidate whose kurtosis fit confirms at least this share of its floor
+# (and less than BLUR_KURTOSIS_RANGE[0]) is measured at that share.
+KURTOSIS_PARTIAL = 0.1
 # Intensity bins of the noise level function (width 256 / LEVEL_BINS).
 LEVEL_BINS = 8
 # A bin needs this many flat blocks to enter the fit and the level function.
@@ -566,22 +572,30 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
             kurt, consistent = _kurtosis_ratio(power, sub, lv, means)
         return lv, floor_sigma, kurt, consistent
 
-    tried = 0
+    refuted = []
     for sub in _accepted(subs):
         lv, floor_sigma, kurt, consistent = measure(sub)
         # a low-passed noise model must not be refuted by the kurtosis: texture as Gaussian as
         # grass or gravel fits it too, and is no noise
         if sub.width == 0 or floor_sigma < 0.5 or consistent:
             break
-        tried += 1
-        if tried == 2:
+        refuted.append((sub, lv, floor_sigma, kurt))
+        if len(refuted) == 2:
             sub = subs[0]
             lv, floor_sigma, kurt, consistent = measure(sub)
             break
 
     scale = _kurtosis_scale(kurt) if kurt is not None and floor_sigma < KURTOSIS_MAX_FLOOR else 1.0
+    sigma = float(np.sqrt(max((lv.a * mean_intensity + lv.b) * scale, 0.0)))
+    # a low-passed model refuted only because its kurtosis fit confirms part of its floor (dense
+    # texture over blurred noise: the floor holds both) still measures that part; keep the largest
+    # such confirmed level when white noise confirms less (clean grass confirms none)
+    for r_sub, r_lv, r_floor, r_kurt in refuted:
+        if r_kurt is not None and KURTOSIS_PARTIAL <= r_kurt < BLUR_KURTOSIS_RANGE[0]:
+            confirmed = float(np.sqrt(max((r_lv.a * mean_intensity + r_lv.b) * r_kurt, 0.0)))
+            if confirmed > sigma:
+                sub, lv, floor_sigma, kurt, scale, sigma = r_sub, r_lv, r_floor, r_kurt, r_kurt, confirmed
     a, b = lv.a * scale, lv.b * scale
-    sigma = float(np.sqrt(max(a * mean_intensity + b, 0.0)))
     kurt_sigma = None if kurt is None else float(np.sqrt(kurt) * floor_sigma)
 
     # the level function, per input channel, at the blocks' plain mean intensity
