@@ -484,7 +484,7 @@ def _clip_shares(means, clipped, a, b, weights, intensity):
     return ok, np.maximum(share, 1e-6), intensity
 
 
-def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means) -> tuple[float | None, bool]:
+def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means, half: int | None = None) -> tuple[float | None, bool]:
     """Noise variance the kurtosis fit finds, as a share of what the NLF predicts (None when the
     fit cannot be made), and whether the kurtosis is consistent with the noise model.
 
@@ -499,6 +499,8 @@ def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means) -> tuple[float | 
     sigma_c = np.sqrt(np.maximum(lv.a * means + lv.b, 1e-6))
     margin = KURTOSIS_CLIP_MARGIN * sigma_c
     keep = np.all((means > margin) & (means < 255.0 - margin), axis=1)
+    if half is not None:  # the even (0) or odd (1) blocks only
+        keep[1 - half :: 2] = False
     n_keep = int(keep.sum())
     if n_keep < 300:
         return None, True
@@ -572,7 +574,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
             kurt, consistent = _kurtosis_ratio(power, sub, lv, means)
         return lv, floor_sigma, kurt, consistent
 
-    refuted = []
+    refuted, partial = [], False
     for sub in _accepted(subs):
         lv, floor_sigma, kurt, consistent = measure(sub)
         # a low-passed noise model must not be refuted by the kurtosis: texture as Gaussian as
@@ -595,6 +597,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
             confirmed = float(np.sqrt(max((r_lv.a * mean_intensity + r_lv.b) * r_kurt, 0.0)))
             if confirmed > sigma:
                 sub, lv, floor_sigma, kurt, scale, sigma = r_sub, r_lv, r_floor, r_kurt, r_kurt, confirmed
+                partial = True
     a, b = lv.a * scale, lv.b * scale
     kurt_sigma = None if kurt is None else float(np.sqrt(kurt) * floor_sigma)
 
@@ -616,7 +619,8 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
         level_function=tuple(levels),
         shot=float(a),
         read=float(b),
-        confidence=_confidence(sub, lv, power, floor_sigma, sigma),
+        confidence=_confidence(sub, lv, power, floor_sigma, sigma,
+                               _split_agreement(power, sub, lv, means) if partial else None),
         noise_blur=float(sub.width),
     )
 
@@ -634,14 +638,26 @@ def _bins(intensity: np.ndarray) -> np.ndarray:
     return np.clip((intensity * (LEVEL_BINS / 256.0)).astype(np.intp), 0, LEVEL_BINS - 1)
 
 
-def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float) -> float:
+def _split_agreement(power, sub: _Subspace, lv: _Levels, means) -> float | None:
+    """Agreement (0-1) of the kurtosis fit's share on the even and the odd blocks: how well the
+    fit reproduces on independent halves of the image (None when a half cannot be fitted)."""
+    shares = [_kurtosis_ratio(power, sub, lv, means, half)[0] for half in (0, 1)]
+    if any(s is None for s in shares) or sum(shares) <= 0:
+        return None
+    return float(max(1.0 - abs(shares[0] - shares[1]) / (shares[0] + shares[1]), 0.0))
+
+
+def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float,
+                split: float | None = None) -> float:
     """0-1: whether the blocks the NLF rests on look like noise alone, and agree with the kurtosis.
 
     A block looks like noise alone when its whitened power is as high in its upper usable bands as
     in its lower ones (F test at 1 %, plus a little for faint gradients): natural texture falls
     with frequency, so textured blocks fail, and in a photo without any flat area (foliage,
     gravel) nearly all of the NLF's flat blocks do. Evidence = (count of flat blocks passing) x
-    (their share of the flat blocks) x (agreement of the kurtosis fit with the floor). A floor
+    (their share of the flat blocks) x (agreement of the kurtosis fit with the floor or, where the
+    level is the fit's share of a refuted low-passed floor, with itself on the even and the odd
+    blocks, ``split``, whichever is higher). A floor
     that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such."""
     small = max(1.0 - floor_sigma / CONFIDENT_SIGMA, 0.0)
     # cameras blur their noise a little (0.5 px and less is read as white): judge blocks against
@@ -657,6 +673,8 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     c_count = 1.0 - np.exp(-n_pure / CONFIDENCE_BLOCKS)
     c_share = min(max((n_pure / n_flat - PURE_SHARE[0]) / (PURE_SHARE[1] - PURE_SHARE[0]), 0.0), 1.0)
     c_kurt = 1.0 - max(floor_sigma - sigma, 0.0) / (floor_sigma + 2.0)
+    if split is not None:  # the level is the kurtosis fit's share of the floor: the fit may vouch for itself
+        c_kurt = max(c_kurt, split)
     return float(np.clip(max(c_count * c_share * c_kurt, small), 0.0, 1.0))
 
 
