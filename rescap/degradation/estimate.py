@@ -59,8 +59,6 @@ def estimate_degradation(
     if pixels.shape[2] == 3 and _is_gray(pixels):
         # a gray picture stored as RGB: its noise, if any, is the same in all three channels
         pixels = pixels[..., 1:2]
-    noise = estimate_noise(pixels)
-    noise_sigma = noise.sigma
     gray = luminance(pixels)
     # searched for JPEG files too: its grid finds the blocks after EXIF rotation moved them
     from_pixels = estimate_jpeg_from_pixels(pixels, gray)
@@ -71,6 +69,8 @@ def estimate_degradation(
     else:
         jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
         luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
+    noise = estimate_noise(pixels, jpeg_compressed=luma_table is not None)
+    noise_sigma = noise.sigma
     levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands

@@ -530,8 +530,12 @@ def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means, half: int | None 
     return None, bool(noise_kurt <= GAUSSIAN_ROOT_KURTOSIS or natural)
 
 
-def estimate_noise(img: np.ndarray) -> NoiseEstimate:
+def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstimate:
     """Estimate the noise level function and RMS noise std of ``img`` (H x W x C, float, 0-255).
+
+    ``jpeg_compressed``: the image went through JPEG. Quantization empties the high bands of
+    texture as a low-pass does, so a refuted low-passed model is then never read at the share its
+    kurtosis fit confirms (the caller reads noise under JPEG from the quantized bands instead).
 
     Example:
         >>> import numpy as np
@@ -592,7 +596,7 @@ def estimate_noise(img: np.ndarray) -> NoiseEstimate:
     # a low-passed model refuted only because its kurtosis fit confirms part of its floor (dense
     # texture over blurred noise: the floor holds both) still measures that part; keep the largest
     # such confirmed level when white noise confirms less (clean grass confirms none)
-    for r_sub, r_lv, r_floor, r_kurt in refuted:
+    for r_sub, r_lv, r_floor, r_kurt in [] if jpeg_compressed else refuted:
         if r_kurt is not None and KURTOSIS_PARTIAL <= r_kurt < BLUR_KURTOSIS_RANGE[0]:
             confirmed = float(np.sqrt(max((r_lv.a * mean_intensity + r_lv.b) * r_kurt, 0.0)))
             if confirmed > sigma:

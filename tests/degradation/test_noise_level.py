@@ -162,6 +162,18 @@ def test_blurred_noise_over_dense_texture_is_measured(photos, sigma):
     assert estimate(photos["grass"]).sigma < 1.0
 
 
+def test_jpeg_of_dense_texture_is_not_read_as_blurred_noise(photos, gravel):
+    """Quantization empties texture's high bands as a low-pass does: on pixels alone, the share of
+    a low-passed floor the kurtosis confirms reads as noise; the report, knowing the JPEG, does not."""
+    from rescap import estimate_degradation
+    from rescap.degradation.synthesize import jpeg_compress
+
+    for name, img in (("grass", photos["grass"]), ("gravel", gravel)):
+        report = estimate_degradation(jpeg_compress(img, 90))
+        assert report.jpeg_quality == 90, name
+        assert report.noise_level.value == "none", (name, report.noise_sigma)
+
+
 @pytest.mark.parametrize("width", [0.8, 1.5, 3.0])
 def test_blurred_clean_photo_is_not_noisy(photos, width):
     for name in ("astronaut", "coffee", "camera", "grass"):
