@@ -209,7 +209,8 @@ def jpeg_section(ours, by_group, targets: Targets) -> None:
     jpeg_only = files + pngs
     noise_on_jpeg = [ours[c.file].noise_sigma for c in jpeg_only]
     print(f"  noise reported on JPEG-only images (none applied): mean {mae(noise_on_jpeg):.2f}, "
-          f"share > 3: {share(v > 3 for v in noise_on_jpeg) * 100:.1f} %")
+          f"share > 3: {share(v > 3 for v in noise_on_jpeg) * 100:.1f} %, "
+          f"found (> 3 at confidence >= 0.5): {share(ours[c.file].noise_sigma > 3 and ours[c.file].noise_confidence >= 0.5 for c in jpeg_only) * 100:.1f} %")
     targets.check("JPEG files exact", f"{exact * 100:.1f} %", exact == 1.0)
     targets.check("decoded JPEG q<=90 detected", f"{rate * 100:.1f} % >= 97 %", rate >= 0.97)
     targets.check("decoded JPEG quality MAE", f"{q_mae:.2f} <= 2", q_mae <= 2)

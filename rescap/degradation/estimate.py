@@ -70,14 +70,14 @@ def estimate_degradation(
         jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
         luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
     noise = estimate_noise(pixels, jpeg_compressed=luma_table is not None)
-    noise_sigma = noise.sigma
+    noise_sigma, noise_confidence = noise.sigma, noise.confidence
     levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
         before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid, gray)
-        if before is not None and before > noise_sigma:
+        if before is not None and before.sigma > noise_sigma:
             levels = ()  # measured after compression: the level function no longer describes the sensor
-            noise_sigma = before
+            noise_sigma, noise_confidence = before.sigma, before.confidence
     gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
     floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
     spectrum = radial_power_spectrum(gray)
@@ -90,7 +90,7 @@ def estimate_degradation(
     cast = estimate_colour_cast(pixels)
     return DegradationReport.from_measurements(
         noise_sigma=noise_sigma,
-        noise_confidence=noise.confidence,
+        noise_confidence=noise_confidence,
         noise_level_function=[NoiseLevel(intensity=round(i, 1), sigma=round(s, 2)) for i, s in levels],
         noise_shot=round(noise.shot, 4) if levels else 0.0,
         noise_read=round(noise.read, 3) if levels else 0.0,

@@ -10,9 +10,24 @@ estimate is read on the others (independent under Gaussian noise, so the choice 
 Noise is white: its per-band estimates do not fall with frequency. When they do (slope of
 log s against log frequency below ``TEXTURE_SLOPE``), what survived quantization is texture and no
 estimate is given.
+
+Fine texture (fur, gravel paths) can pass that test, so the estimate carries a confidence from two
+properties noise has and texture lacks:
+
+* **Gaussian shape.** The share within one step of zero (``|k| <= 1``) gives a second ``s`` per band,
+  ``1.5 q / Phi^-1((1 + P1) / 2)``; for Gaussian coefficients it equals the first. Texture is
+  heavy-tailed (a Gaussian scale mixture: faint and strong blocks), so its second ``s`` is larger.
+* **Independence of the selection.** Noise in the estimation bands does not depend on how flat a
+  block's lowest bands are, so the next-flattest blocks (``NEXT_SHARE``) read the same ``s``;
+  texture's contrast is shared by all bands of a block, so they read more.
+
+Each ratio (median over the bands) maps to a factor falling from 1 at ``RATIO_TRUST[0]`` to 0 at
+``RATIO_TRUST[1]``; the confidence is their product.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import ndtri
@@ -26,15 +41,56 @@ ZIGZAG = np.array(sorted(range(64), key=lambda i: (_ROW[i] + _COL[i], _ROW[i] if
 SELECTION_BANDS = ZIGZAG[1:6]
 ESTIMATION_BANDS = ZIGZAG[6:]
 FLAT_SHARE = 0.1
+# the next-flattest blocks, read for the independence test: flatness quantiles FLAT_SHARE-NEXT_SHARE
+NEXT_SHARE = 0.2
 BAND_QUANTILE = 50  # median of the per-band estimates
 TEXTURE_SLOPE = -0.3
+# A shape or selection ratio up to the first value is noise's (sampling spread on a few hundred
+# blocks reaches ~1.15); at the second, texture's (fur and gravel read 1.4-2).
+RATIO_TRUST = (1.1, 1.5)
+# Factor for a test that cannot be made (fewer than three bands informative for it): one such test
+# still lets a reading be observed, two do not.
+UNTESTED_TRUST = 0.6
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
+
+
+@dataclass(frozen=True)
+class NoiseUnderJpeg:
+    """``sigma``: std (0-255, per RGB channel) of the noise before compression; ``confidence``
+    (0-1): how well the quantized coefficients fit Gaussian noise independent of the block's
+    flatness (low on fine texture that passed for noise)."""
+
+    sigma: float
+    confidence: float
+
+
+def _band_sigmas(coef: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per band: ``s`` from the share of zeros and from the share within one step (nan where the
+    share is not informative)."""
+    k = np.rint(coef / steps)
+    zero = (k == 0).mean(axis=0)
+    near = (np.abs(k) <= 1).mean(axis=0)
+    usable = steps >= 2
+    from_zero = np.full(len(steps), np.nan)
+    ok = usable & (zero >= 0.1) & (zero <= 0.9)
+    from_zero[ok] = steps[ok] / (2.0 * ndtri((1.0 + zero[ok]) / 2.0))
+    from_near = np.full(len(steps), np.nan)
+    ok &= near <= 0.98
+    from_near[ok] = 1.5 * steps[ok] / ndtri((1.0 + near[ok]) / 2.0)
+    return from_zero, from_near
+
+
+def _trust(ratio: float) -> float:
+    if not np.isfinite(ratio):
+        return UNTESTED_TRUST
+    lo, hi = RATIO_TRUST
+    return float(np.clip((hi - ratio) / (hi - lo), 0.0, 1.0))
 
 
 def estimate_noise_under_jpeg(
     img: np.ndarray, luma_table: np.ndarray, grid: tuple[int, int], luma: np.ndarray | None = None
-) -> float | None:
-    """Std (0-255, per RGB channel) of the noise before JPEG compression, or None when none is seen.
+) -> NoiseUnderJpeg | None:
+    """The noise before JPEG compression, with its confidence, or None when none is seen.
 
     ``img`` is H x W x C (0-255), ``luma_table`` the 64 luma steps in natural order, ``grid`` the
     (row, column) offset of the 8x8 block grid; ``luma``, ``transforms.luminance(img)`` when the
@@ -47,8 +103,9 @@ def estimate_noise_under_jpeg(
         >>> from rescap.degradation.synthesize import add_gaussian_noise, jpeg_compress
         >>> flat = np.full((256, 256), 120, np.uint8)
         >>> noisy = jpeg_compress(add_gaussian_noise(flat, 20, seed=0), 70).astype(np.float32)[..., None]
-        >>> round(estimate_noise_under_jpeg(noisy, ijg_tables()[0][69], (0, 0)))
-        20
+        >>> found = estimate_noise_under_jpeg(noisy, ijg_tables()[0][69], (0, 0))
+        >>> round(found.sigma), found.confidence > 0.9
+        (20, True)
     """
     table = np.asarray(luma_table, dtype=np.float32).reshape(64)
     y = (luminance(img) if luma is None else luma)[..., None] - 128.0
@@ -59,15 +116,20 @@ def estimate_noise_under_jpeg(
         return None
     coef = block_dct(blocks).reshape(len(blocks), 64)
     flatness = (coef[:, SELECTION_BANDS] ** 2).sum(axis=1)
-    flat = coef[flatness <= np.quantile(flatness, FLAT_SHARE)]
+    flat_limit, next_limit = np.quantile(flatness, [FLAT_SHARE, NEXT_SHARE])
     steps = table[ESTIMATION_BANDS]
-    zero_share = (np.rint(flat[:, ESTIMATION_BANDS] / steps) == 0).mean(axis=0)
-    informative = (steps >= 2) & (zero_share >= 0.1) & (zero_share <= 0.9)
+    sigmas, near = _band_sigmas(coef[flatness <= flat_limit][:, ESTIMATION_BANDS], steps)
+    informative = np.isfinite(sigmas)
     if informative.sum() < 3:
         return None
-    sigmas = steps[informative] / (2.0 * ndtri((1.0 + zero_share[informative]) / 2.0))
     radius = np.hypot(_ROW[ESTIMATION_BANDS], _COL[ESTIMATION_BANDS])[informative]
-    if informative.sum() >= 4 and np.polyfit(np.log(radius), np.log(sigmas), 1)[0] < TEXTURE_SLOPE:
+    if informative.sum() >= 4 and np.polyfit(np.log(radius), np.log(sigmas[informative]), 1)[0] < TEXTURE_SLOPE:
         return None
+    sigma = float(np.percentile(sigmas[informative], BAND_QUANTILE))
+    shape = near / sigmas
+    next_sigmas, _ = _band_sigmas(coef[(flatness > flat_limit) & (flatness <= next_limit)][:, ESTIMATION_BANDS], steps)
+    both = informative & np.isfinite(next_sigmas)
+    selection = float(np.median(next_sigmas[both])) / sigma if both.sum() >= 3 else np.nan
+    shape_ratio = float(np.median(shape[np.isfinite(shape)])) if np.isfinite(shape).sum() >= 3 else np.nan
     gain = _LUMA_NOISE_GAIN if img.shape[2] == 3 else 1.0
-    return float(np.percentile(sigmas, BAND_QUANTILE) / np.sqrt(gain))
+    return NoiseUnderJpeg(sigma / float(np.sqrt(gain)), _trust(shape_ratio) * _trust(selection))

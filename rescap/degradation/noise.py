@@ -51,6 +51,16 @@ natural texture falls like a power law), and ``power / P_s`` is white again ("wh
   variance everywhere; a line fit of ``sqrt(kurtosis)`` against ``1 / V`` then gives the share of
   the NLF's noise the image statistics confirm. Fine texture raises the floor but not this.
 
+* **Emptied chroma**: a JPEG (4:2:0) or video pipeline stores chroma at half resolution, and
+  quantization empties what is left of it; the noise then lives in luma only and the opponent
+  channels' flattest bands read none of it. When the chroma's upper bands hold almost none of the
+  power luma's hold (``CHROMA_EMPTY``), the estimate is also made on BT.601 luma and rescaled to
+  per-RGB-channel noise. It is taken on a JPEG (``jpeg_compressed``) and from
+  ``LUMA_ONLY_SIGMA`` up; below, the colour estimate stands (a photo without chroma texture reads
+  its luma texture on luma), no surer than luma's own and less sure the lower it reads than luma.
+  On a JPEG only white noise is tried: quantization empties texture's high bands as a low-pass
+  does, and dense texture then passes for low-passed noise.
+
 Combination: ``sigma`` is the RMS noise std over the pixels, ``sqrt(a * mean(I) + b)`` (clipping
 aside); for additive white noise (``a = 0``) it is the usual sigma. The floor-based NLF is the
 estimate. When its ``sigma`` is below ``KURTOSIS_MAX_FLOOR`` (texture floors of clean photos were
@@ -75,7 +85,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import chdtr, chdtri, fdtri, ndtr
 
-from .transforms import BLOCK, dct_matrix, opponent_colour, to_blocks
+from .transforms import BLOCK, dct_matrix, luminance, opponent_colour, to_blocks
 
 # Quantile of the per-block noise statistic used for the global floor: low enough to find the flat
 # blocks of most photos, high enough to stay stable with a few thousand blocks.
@@ -129,6 +139,18 @@ CONFIDENT_SIGMA = 2.5
 PURE_SLACK = 0.5
 _ROUNDING_VARIANCE = 1.0 / 12.0  # of 8-bit integer pixels
 MAX_BLOCKS = 2500
+# Chroma whose upper bands (max(u, v) >= CHROMA_HIGH_BAND, above half the Nyquist frequency) hold
+# less than CHROMA_EMPTY of luma's power there was subsampled (JPEG 4:2:0) or quantized away: it
+# carries no noise, so the noise is measured on luma alone. i.i.d. RGB noise puts the same power
+# in all three opponent channels (ratio ~1; Poisson-Gaussian and blurred noise >= 0.1); 4:2:0 JPEGs
+# of noisy photos read 0.001-0.03.
+CHROMA_HIGH_BAND = 5
+CHROMA_EMPTY = 0.05
+# A photo may simply lack chroma texture; on luma alone it then reads its luma texture as a gray
+# photo would (up to ~4 on the benchmark's photos). Unless the image is known to be a JPEG, the
+# luma estimate replaces the colour one only from this level up (noise whose chroma was removed).
+LUMA_ONLY_SIGMA = 6.0
+_LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2  # variance of BT.601 luma of unit i.i.d. RGB noise
 
 
 @dataclass(frozen=True)
@@ -534,8 +556,9 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
     """Estimate the noise level function and RMS noise std of ``img`` (H x W x C, float, 0-255).
 
     ``jpeg_compressed``: the image went through JPEG. Quantization empties the high bands of
-    texture as a low-pass does, so a refuted low-passed model is then never read at the share its
-    kurtosis fit confirms (the caller reads noise under JPEG from the quantized bands instead).
+    texture as a low-pass does, so only white noise is then measured (the caller reads the noise
+    under JPEG from the quantized bands, ``jpeg_noise``); chroma emptied by subsampling or
+    quantization is left out whatever the luma reads.
 
     Example:
         >>> import numpy as np
@@ -567,6 +590,11 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
         mid &= clipped.sum(axis=1) == 0
     if mid.sum() < 50:
         mid = np.ones(n, bool)
+    on_luma = None
+    if channels == 3 and _chroma_is_empty(power[mid]):
+        on_luma = _on_luma(img, jpeg_compressed)
+        if jpeg_compressed or (on_luma.sigma >= LUMA_ONLY_SIGMA and on_luma.confidence >= 0.5):
+            return on_luma
     subs = _subspaces(power, channels, mid, transform)
     mean_intensity = float(means.mean())
 
@@ -579,7 +607,9 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
         return lv, floor_sigma, kurt, consistent
 
     refuted, partial = [], False
-    for sub in _accepted(subs):
+    # on a JPEG only white noise is tried: quantization empties texture's high bands as a low-pass
+    # does, and dense texture then passes for low-passed noise (grass at quality 80-85 read 27)
+    for sub in [subs[0]] if jpeg_compressed else _accepted(subs):
         lv, floor_sigma, kurt, consistent = measure(sub)
         # a low-passed noise model must not be refuted by the kurtosis: texture as Gaussian as
         # grass or gravel fits it too, and is no noise
@@ -596,7 +626,7 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
     # a low-passed model refuted only because its kurtosis fit confirms part of its floor (dense
     # texture over blurred noise: the floor holds both) still measures that part; keep the largest
     # such confirmed level when white noise confirms less (clean grass confirms none)
-    for r_sub, r_lv, r_floor, r_kurt in [] if jpeg_compressed else refuted:
+    for r_sub, r_lv, r_floor, r_kurt in refuted:
         if r_kurt is not None and KURTOSIS_PARTIAL <= r_kurt < BLUR_KURTOSIS_RANGE[0]:
             confirmed = float(np.sqrt(max((r_lv.a * mean_intensity + r_lv.b) * r_kurt, 0.0)))
             if confirmed > sigma:
@@ -624,8 +654,36 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
         shot=float(a),
         read=float(b),
         confidence=_confidence(sub, lv, power, floor_sigma, sigma,
-                               _split_agreement(power, sub, lv, means) if partial else None),
+                               _split_agreement(power, sub, lv, means) if partial else None,
+                               on_luma),
         noise_blur=float(sub.width),
+    )
+
+
+def _chroma_is_empty(power: np.ndarray) -> bool:
+    """Whether the chroma channels' upper bands hold almost none of the power luma's hold there
+    (median over the blocks ``power``, (N, 3 * 64), rows of opponent-colour DCT powers)."""
+    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
+    high = np.flatnonzero(np.maximum(u, v) >= CHROMA_HIGH_BAND)
+    per_channel = power.reshape(len(power), 3, BLOCK * BLOCK)[:, :, high].mean(axis=2)
+    luma = float(np.median(per_channel[:, 0]))
+    chroma = float(np.median(per_channel[:, 1:].mean(axis=1)))
+    return luma > 0.0 and chroma < CHROMA_EMPTY * luma
+
+
+def _on_luma(img: np.ndarray, jpeg_compressed: bool) -> NoiseEstimate:
+    """The estimate on BT.601 luma (JPEG's full-resolution plane), as per-RGB-channel noise."""
+    est = estimate_noise(luminance(img)[..., None], jpeg_compressed)
+    std = float(np.sqrt(_LUMA_NOISE_GAIN))
+    return NoiseEstimate(
+        sigma=est.sigma / std,
+        floor_sigma=est.floor_sigma / std,
+        kurtosis_sigma=None if est.kurtosis_sigma is None else est.kurtosis_sigma / std,
+        level_function=tuple((i, round(s / std, 3)) for i, s in est.level_function),
+        shot=est.shot / _LUMA_NOISE_GAIN,
+        read=est.read / _LUMA_NOISE_GAIN,
+        confidence=est.confidence,
+        noise_blur=est.noise_blur,
     )
 
 
@@ -652,7 +710,7 @@ def _split_agreement(power, sub: _Subspace, lv: _Levels, means) -> float | None:
 
 
 def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: float, sigma: float,
-                split: float | None = None) -> float:
+                split: float | None = None, on_luma: NoiseEstimate | None = None) -> float:
     """0-1: whether the blocks the NLF rests on look like noise alone, and agree with the kurtosis.
 
     A block looks like noise alone when its whitened power is as high in its upper usable bands as
@@ -662,7 +720,10 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     (their share of the flat blocks) x (agreement of the kurtosis fit with the floor or, where the
     level is the fit's share of a refuted low-passed floor, with itself on the even and the odd
     blocks, ``split``, whichever is higher). A floor
-    that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such."""
+    that is low whatever it holds (below ``CONFIDENT_SIGMA``) is trusted as such. Where the chroma
+    was emptied (``on_luma``: what luma alone reads), the chroma channels could not show noise:
+    the reading is no surer than luma's own, and a level below luma's lowers it as the kurtosis
+    gap does."""
     small = max(1.0 - floor_sigma / CONFIDENT_SIGMA, 0.0)
     # cameras blur their noise a little (0.5 px and less is read as white): judge blocks against
     # the mildest blurred-noise profile, so such noise still counts as noise alone
@@ -679,6 +740,9 @@ def _confidence(sub: _Subspace, lv: _Levels, power: np.ndarray, floor_sigma: flo
     c_kurt = 1.0 - max(floor_sigma - sigma, 0.0) / (floor_sigma + 2.0)
     if split is not None:  # the level is the kurtosis fit's share of the floor: the fit may vouch for itself
         c_kurt = max(c_kurt, split)
+    if on_luma is not None:
+        gap = 1.0 - max(on_luma.sigma - sigma, 0.0) / (on_luma.sigma + 2.0)
+        return float(np.clip(min(max(c_count * c_share * c_kurt, small), gap, on_luma.confidence), 0.0, 1.0))
     return float(np.clip(max(c_count * c_share * c_kurt, small), 0.0, 1.0))
 
 
