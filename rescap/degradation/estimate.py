@@ -74,11 +74,11 @@ def estimate_degradation(
     levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
-        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid, gray)
+        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid, gray, noise.shared)
         if before is not None and before.sigma > noise_sigma:
             levels = ()  # measured after compression: the level function no longer describes the sensor
             noise_sigma, noise_confidence = before.sigma, before.confidence
-    gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 else 1.0
+    gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 and not noise.shared else 1.0
     floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(

@@ -22,7 +22,12 @@ properties noise has and texture lacks:
   texture's contrast is shared by all bands of a block, so they read more.
 
 Each ratio (median over the bands) maps to a factor falling from 1 at ``RATIO_TRUST[0]`` to 0 at
-``RATIO_TRUST[1]``; the confidence is their product.
+``RATIO_TRUST[1]``, on either side of 1 (a ratio of 0.6 fits noise no better than one of 1.6). Those
+limits hold for ``RATIO_TRUST_BLOCKS`` flat blocks; with fewer, the ratios of pure noise spread wider
+(1.4-1.6 on a noisy 64 x 64 gray JPEG, 7 flat blocks), so both limits move out by the standard error
+``1 / sqrt(n)`` in log scale beyond theirs. Few flat blocks also tell noise from texture poorly
+whatever the ratios read (clean brick at 64 x 64 reads 1.03 on both), so the confidence is the two
+factors' product times ``1 - exp(-n / EVIDENCE_BLOCKS)``: at most ~0.45 for a 64 x 64 image.
 """
 
 from __future__ import annotations
@@ -32,7 +37,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from .pooling import block_extrema
 from .transforms import BLOCK, block_dct, luminance, to_blocks
 
 _ROW, _COL = np.divmod(np.arange(64), 8)
@@ -48,9 +52,16 @@ TEXTURE_SLOPE = -0.3
 # A shape or selection ratio up to the first value is noise's (sampling spread on a few hundred
 # blocks reaches ~1.15); at the second, texture's (fur and gravel read 1.4-2).
 RATIO_TRUST = (1.1, 1.5)
+RATIO_TRUST_BLOCKS = 230  # flat blocks of a 384 x 384 image, where RATIO_TRUST was set
+EVIDENCE_BLOCKS = 12.0
 # Factor for a test that cannot be made (fewer than three bands informative for it): one such test
 # still lets a reading be observed, two do not.
 UNTESTED_TRUST = 0.6
+# Clipping censors the noise, so blocks with clipped values are left out; a block may keep up to
+# this many (1 % of an RGB block's 192): the flattest blocks are often dark or bright, and on a
+# small photo under strong noise leaving out every touched block kept 8 of 25 (noise 20 on
+# astronaut at 128 x 128), too few to be confident, while two values barely move a band's spread.
+CLIPPED_ALLOWED = 2
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
 
 
@@ -80,21 +91,36 @@ def _band_sigmas(coef: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.nd
     return from_zero, from_near
 
 
-def _trust(ratio: float) -> float:
+def _clipped_values(img: np.ndarray) -> np.ndarray:
+    """Per 8x8 block (row-major, ragged edges dropped): how many of its values are 0 or 255."""
+    nh, nw = img.shape[0] // BLOCK, img.shape[1] // BLOCK
+    crop = img[: nh * BLOCK, : nw * BLOCK]
+    clipped = ((crop <= 0) | (crop >= 255)).sum(axis=2)
+    return clipped.reshape(nh, BLOCK, nw, BLOCK).sum(axis=(1, 3))
+
+
+def _trust(ratio: float, blocks: int) -> float:
+    """1 for a ratio noise gives, 0 for one texture gives, read on ``blocks`` flat blocks."""
     if not np.isfinite(ratio):
         return UNTESTED_TRUST
-    lo, hi = RATIO_TRUST
-    return float(np.clip((hi - ratio) / (hi - lo), 0.0, 1.0))
+    spread = max(0.0, 1.0 / np.sqrt(blocks) - 1.0 / np.sqrt(RATIO_TRUST_BLOCKS))
+    lo, hi = (np.log(r) + spread for r in RATIO_TRUST)
+    return float(np.clip((hi - abs(np.log(ratio))) / (hi - lo), 0.0, 1.0))
 
 
 def estimate_noise_under_jpeg(
-    img: np.ndarray, luma_table: np.ndarray, grid: tuple[int, int], luma: np.ndarray | None = None
+    img: np.ndarray,
+    luma_table: np.ndarray,
+    grid: tuple[int, int],
+    luma: np.ndarray | None = None,
+    shared: bool = False,
 ) -> NoiseUnderJpeg | None:
     """The noise before JPEG compression, with its confidence, or None when none is seen.
 
     ``img`` is H x W x C (0-255), ``luma_table`` the 64 luma steps in natural order, ``grid`` the
     (row, column) offset of the 8x8 block grid; ``luma``, ``transforms.luminance(img)`` when the
-    caller has it.
+    caller has it; ``shared``: the channels carry the same noise (``NoiseEstimate.shared``), so luma
+    holds all of it, not the share i.i.d. channel noise leaves there.
 
     Example:
         >>> import numpy as np
@@ -110,15 +136,15 @@ def estimate_noise_under_jpeg(
     table = np.asarray(luma_table, dtype=np.float32).reshape(64)
     y = (luminance(img) if luma is None else luma)[..., None] - 128.0
     blocks = to_blocks(y, grid)[:, 0]
-    lo, hi = block_extrema(img[grid[0] :, grid[1] :], BLOCK)  # the same blocks, in the same order
-    blocks = blocks[((lo > 0) & (hi < 255)).ravel()]
+    blocks = blocks[(_clipped_values(img[grid[0] :, grid[1] :]) <= CLIPPED_ALLOWED).ravel()]
     if len(blocks) < 40:
         return None
     coef = block_dct(blocks).reshape(len(blocks), 64)
     flatness = (coef[:, SELECTION_BANDS] ** 2).sum(axis=1)
     flat_limit, next_limit = np.quantile(flatness, [FLAT_SHARE, NEXT_SHARE])
     steps = table[ESTIMATION_BANDS]
-    sigmas, near = _band_sigmas(coef[flatness <= flat_limit][:, ESTIMATION_BANDS], steps)
+    flat = flatness <= flat_limit
+    sigmas, near = _band_sigmas(coef[flat][:, ESTIMATION_BANDS], steps)
     informative = np.isfinite(sigmas)
     if informative.sum() < 3:
         return None
@@ -131,5 +157,7 @@ def estimate_noise_under_jpeg(
     both = informative & np.isfinite(next_sigmas)
     selection = float(np.median(next_sigmas[both])) / sigma if both.sum() >= 3 else np.nan
     shape_ratio = float(np.median(shape[np.isfinite(shape)])) if np.isfinite(shape).sum() >= 3 else np.nan
-    gain = _LUMA_NOISE_GAIN if img.shape[2] == 3 else 1.0
-    return NoiseUnderJpeg(sigma / float(np.sqrt(gain)), _trust(shape_ratio) * _trust(selection))
+    gain = _LUMA_NOISE_GAIN if img.shape[2] == 3 and not shared else 1.0
+    n = int(flat.sum())
+    evidence = float(1.0 - np.exp(-n / EVIDENCE_BLOCKS))
+    return NoiseUnderJpeg(sigma / float(np.sqrt(gain)), _trust(shape_ratio, n) * _trust(selection, n) * evidence)

@@ -59,7 +59,11 @@ natural texture falls like a power law), and ``power / P_s`` is white again ("wh
   ``LUMA_ONLY_SIGMA`` up; below, the colour estimate stands (a photo without chroma texture reads
   its luma texture on luma), no surer than luma's own and less sure the lower it reads than luma.
   On a JPEG only white noise is tried: quantization empties texture's high bands as a low-pass
-  does, and dense texture then passes for low-passed noise.
+  does, and dense texture then passes for low-passed noise. When the chroma's *low* bands are
+  empty as well (``SHARED_NOISE_CHROMA``), the photo has no colour at any frequency: a toned
+  monochrome (sepia, a tint), whose three channels carry the same noise. Luma then holds all of
+  that noise, so its estimate is taken as it reads (``shared``) and not rescaled: the i.i.d.
+  conversion read it 1.5x high.
 
 Combination: ``sigma`` is the RMS noise std over the pixels, ``sqrt(a * mean(I) + b)`` (clipping
 aside); for additive white noise (``a = 0``) it is the usual sigma. The floor-based NLF is the
@@ -79,7 +83,7 @@ texture and noise cannot be told apart, score low; photos with some sky or wall 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -150,6 +154,10 @@ CHROMA_EMPTY = 0.05
 # photo would (up to ~4 on the benchmark's photos). Unless the image is known to be a JPEG, the
 # luma estimate replaces the colour one only from this level up (noise whose chroma was removed).
 LUMA_ONLY_SIGMA = 6.0
+# Below this share of luma's upper-band power in the chroma's low bands (``_chroma_low_share``) the
+# image has no chroma at all: the channels share their noise (toned monochrome: <= 0.03, JPEGs of
+# it at quality 50-95 <= 0.006; i.i.d. noise under subsampled chroma >= 0.23, JPEGs of it >= 0.15).
+SHARED_NOISE_CHROMA = 0.08
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2  # variance of BT.601 luma of unit i.i.d. RGB noise
 
 
@@ -167,6 +175,8 @@ class NoiseEstimate:
     ``a * I + b`` at intensity ``I`` (as the noise is in the image, after any low-pass).
     ``confidence``: 0 (texture and noise cannot be told apart) to 1 (many flat blocks, agreeing).
     ``noise_blur``: std (pixels) of the Gaussian low-pass the noise went through (0 = white).
+    ``shared``: the channels carry the same noise (a toned monochrome photo), so luma holds all of
+    its variance, not the ``_LUMA_NOISE_GAIN`` share i.i.d. channel noise leaves there.
     """
 
     sigma: float
@@ -177,6 +187,7 @@ class NoiseEstimate:
     read: float = 0.0
     confidence: float = 0.0
     noise_blur: float = 0.0
+    shared: bool = False
 
 
 _EMPTY = NoiseEstimate(0.0, 0.0, None)
@@ -592,6 +603,10 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
         mid = np.ones(n, bool)
     on_luma = None
     if channels == 3 and _chroma_is_empty(power[mid]):
+        if _chroma_low_share(power[mid]) < SHARED_NOISE_CHROMA:
+            # no chroma at any frequency: a toned monochrome photo, whose noise (film grain, a
+            # gray sensor's) the three channels share; it is measured as its gray version is
+            return _on_luma(img, jpeg_compressed, shared=True)
         on_luma = _on_luma(img, jpeg_compressed)
         if jpeg_compressed or (on_luma.sigma >= LUMA_ONLY_SIGMA and on_luma.confidence >= 0.5):
             return on_luma
@@ -671,9 +686,29 @@ def _chroma_is_empty(power: np.ndarray) -> bool:
     return luma > 0.0 and chroma < CHROMA_EMPTY * luma
 
 
-def _on_luma(img: np.ndarray, jpeg_compressed: bool) -> NoiseEstimate:
-    """The estimate on BT.601 luma (JPEG's full-resolution plane), as per-RGB-channel noise."""
+def _chroma_low_share(power: np.ndarray) -> float:
+    """The chroma's power in its low AC bands (``1 <= max(u, v) < CHROMA_HIGH_BAND - 1``) over
+    luma's in its upper bands, medians over the 20 % of blocks flattest in luma's upper bands.
+
+    Chroma subsampled after i.i.d. noise keeps that noise at half resolution, in its low bands
+    (0.23-1 on photos); noise the channels share leaves the chroma empty there too (<= 0.03)."""
+    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
+    band = np.maximum(u, v)
+    per = power.reshape(len(power), 3, BLOCK * BLOCK)
+    luma_high = per[:, 0, band >= CHROMA_HIGH_BAND].mean(axis=1)
+    chroma_low = per[:, 1:, (band >= 1) & (band < CHROMA_HIGH_BAND - 1)].mean(axis=(1, 2))
+    flat = luma_high <= np.quantile(luma_high, 0.2)
+    luma = float(np.median(luma_high[flat]))
+    return float(np.median(chroma_low[flat])) / luma if luma > 0.0 else np.inf
+
+
+def _on_luma(img: np.ndarray, jpeg_compressed: bool, shared: bool = False) -> NoiseEstimate:
+    """The estimate on BT.601 luma (JPEG's full-resolution plane), as per-RGB-channel noise:
+    luma's own when the channels share the noise (``shared``), else that of i.i.d. RGB noise
+    (luma holds ``_LUMA_NOISE_GAIN`` of its variance)."""
     est = estimate_noise(luminance(img)[..., None], jpeg_compressed)
+    if shared:
+        return replace(est, shared=True)
     std = float(np.sqrt(_LUMA_NOISE_GAIN))
     return NoiseEstimate(
         sigma=est.sigma / std,
