@@ -212,7 +212,11 @@ def restore(
     with progress:
         pending = []
         for path in files:
-            if runner is not None and inside(output, names[relatives[path]], ".png", replace_suffix=False).exists() and not overwrite:
+            # done = the image and its record: a kill between the two leaves an image without its
+            # record, which is redone rather than skipped for good
+            name = names[relatives[path]]
+            made = [inside(output, name, suffix, replace_suffix=False).exists() for suffix in (".png", ".json")]
+            if runner is not None and all(made) and not overwrite:
                 skipped += 1
                 progress.advance(task)
             else:

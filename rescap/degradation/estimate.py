@@ -66,10 +66,12 @@ def estimate_degradation(
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
         jpeg_confidence = 1.0  # read from the file, not inferred
         luma_table = loaded.jpeg_quantization[min(loaded.jpeg_quantization)]
+        chroma_table = loaded.jpeg_quantization.get(min(loaded.jpeg_quantization) + 1)
     else:
         jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
         luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
-    noise = estimate_noise(pixels, jpeg_compressed=luma_table is not None)
+        chroma_table = ijg_tables()[1][jpeg_quality - 1] if jpeg_quality is not None else None
+    noise = estimate_noise(pixels, jpeg_compressed=luma_table is not None, chroma_table=chroma_table)
     noise_sigma, noise_confidence = noise.sigma, noise.confidence
     levels = noise.level_function
     if luma_table is not None:

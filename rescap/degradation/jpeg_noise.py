@@ -58,7 +58,7 @@ EVIDENCE_BLOCKS = 12.0
 # still lets a reading be observed, two do not.
 UNTESTED_TRUST = 0.6
 # Clipping censors the noise, so blocks with clipped values are left out; a block may keep up to
-# this many (1 % of an RGB block's 192): the flattest blocks are often dark or bright, and on a
+# this many values clipped, over its channels (1 % of an RGB block's 192, 3 % of a gray one's 64): the flattest blocks are often dark or bright, and on a
 # small photo under strong noise leaving out every touched block kept 8 of 25 (noise 20 on
 # astronaut at 128 x 128), too few to be confident, while two values barely move a band's spread.
 CLIPPED_ALLOWED = 2

@@ -60,10 +60,14 @@ natural texture falls like a power law), and ``power / P_s`` is white again ("wh
   its luma texture on luma), no surer than luma's own and less sure the lower it reads than luma.
   On a JPEG only white noise is tried: quantization empties texture's high bands as a low-pass
   does, and dense texture then passes for low-passed noise. When the chroma's *low* bands are
-  empty as well (``SHARED_NOISE_CHROMA``), the photo has no colour at any frequency: a toned
-  monochrome (sepia, a tint), whose three channels carry the same noise. Luma then holds all of
+  empty as well (``SHARED_NOISE_CHROMA``) and the chroma holds little power anywhere
+  (``SHARED_NOISE_COLOUR``: a gray backdrop in a colour JPEG has no chroma left in its flat
+  blocks either), the photo has no colour of its own: a toned monochrome (sepia, a tint), whose
+  three channels carry the same noise. Luma then holds all of
   that noise, so its estimate is taken as it reads (``shared``) and not rescaled: the i.i.d.
-  conversion read it 1.5x high.
+  conversion read it 1.5x high. On a JPEG this needs its chroma steps (``chroma_table``):
+  only steps that independent channel noise of that level would pass (``_chroma_would_show``)
+  make its absence telling; coarser ones empty the chroma of a colour photo's noise as well.
 
 Combination: ``sigma`` is the RMS noise std over the pixels, ``sqrt(a * mean(I) + b)`` (clipping
 aside); for additive white noise (``a = 0``) it is the usual sigma. The floor-based NLF is the
@@ -155,10 +159,20 @@ CHROMA_EMPTY = 0.05
 # luma estimate replaces the colour one only from this level up (noise whose chroma was removed).
 LUMA_ONLY_SIGMA = 6.0
 # Below this share of luma's upper-band power in the chroma's low bands (``_chroma_low_share``) the
-# image has no chroma at all: the channels share their noise (toned monochrome: <= 0.03, JPEGs of
-# it at quality 50-95 <= 0.006; i.i.d. noise under subsampled chroma >= 0.23, JPEGs of it >= 0.15).
+# image has no chroma at all: the channels share their noise (toned monochrome: <= 0.03; JPEGs of
+# it at quality 60-95 <= 0.01, up to 0.5 at <= 50, where the chroma steps decide anyway:
+# ``_chroma_would_show``; i.i.d. noise under subsampled chroma >= 0.23, JPEGs of it >= 0.15).
 SHARED_NOISE_CHROMA = 0.08
+# ... and the chroma's AC power, summed over the blocks, must stay below this share of luma's: a
+# toned photo's chroma follows its luma at a fixed small gain (gains (1, 0.85, 0.65): 0.03,
+# (1, 0.8, 0.5): 0.072, their JPEGs <= 0.035; a tint: 0), while a colour photo whose flattest
+# blocks hold no chroma (a gray backdrop in a JPEG, whose chroma quantization removed the noise
+# there) has colour elsewhere (0.12 on such a crop of Grace Hopper's portrait, 0.10 on all of it).
+SHARED_NOISE_COLOUR = 0.09
 _LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2  # variance of BT.601 luma of unit i.i.d. RGB noise
+# std of a JPEG Cb coefficient per unit i.i.d. RGB noise, chroma subsampled 2 x 2 (4:2:0, the
+# common case and the one that keeps least of it): the BT.601 Cb weights' norm, halved
+CHROMA_NOISE_GAIN = float(np.sqrt(0.168736**2 + 0.331264**2 + 0.5**2)) / 2
 
 
 @dataclass(frozen=True)
@@ -563,13 +577,18 @@ def _kurtosis_ratio(power, sub: _Subspace, lv: _Levels, means, half: int | None 
     return None, bool(noise_kurt <= GAUSSIAN_ROOT_KURTOSIS or natural)
 
 
-def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstimate:
+def estimate_noise(
+    img: np.ndarray, jpeg_compressed: bool = False, chroma_table: np.ndarray | None = None
+) -> NoiseEstimate:
     """Estimate the noise level function and RMS noise std of ``img`` (H x W x C, float, 0-255).
 
     ``jpeg_compressed``: the image went through JPEG. Quantization empties the high bands of
     texture as a low-pass does, so only white noise is then measured (the caller reads the noise
     under JPEG from the quantized bands, ``jpeg_noise``); chroma emptied by subsampling or
-    quantization is left out whatever the luma reads.
+    quantization is left out whatever the luma reads. ``chroma_table``: that JPEG's 64 chroma
+    steps (natural order), when known; only with them can a JPEG's empty chroma show noise shared
+    by the channels (``NoiseEstimate.shared``), since coarse chroma steps empty independent
+    channel noise's chroma too.
 
     Example:
         >>> import numpy as np
@@ -603,10 +622,13 @@ def estimate_noise(img: np.ndarray, jpeg_compressed: bool = False) -> NoiseEstim
         mid = np.ones(n, bool)
     on_luma = None
     if channels == 3 and _chroma_is_empty(power[mid]):
-        if _chroma_low_share(power[mid]) < SHARED_NOISE_CHROMA:
+        if _chroma_low_share(power[mid]) < SHARED_NOISE_CHROMA and _colour_share(power[mid]) < SHARED_NOISE_COLOUR:
             # no chroma at any frequency: a toned monochrome photo, whose noise (film grain, a
-            # gray sensor's) the three channels share; it is measured as its gray version is
-            return _on_luma(img, jpeg_compressed, shared=True)
+            # gray sensor's) the three channels share; it is measured as its gray version is,
+            # unless a JPEG's chroma steps would have emptied independent channel noise as well
+            shared = _on_luma(img, jpeg_compressed, shared=True)
+            if not jpeg_compressed or _chroma_would_show(chroma_table, shared.sigma):
+                return shared
         on_luma = _on_luma(img, jpeg_compressed)
         if jpeg_compressed or (on_luma.sigma >= LUMA_ONLY_SIGMA and on_luma.confidence >= 0.5):
             return on_luma
@@ -700,6 +722,27 @@ def _chroma_low_share(power: np.ndarray) -> float:
     flat = luma_high <= np.quantile(luma_high, 0.2)
     luma = float(np.median(luma_high[flat]))
     return float(np.median(chroma_low[flat])) / luma if luma > 0.0 else np.inf
+
+
+def _colour_share(power: np.ndarray) -> float:
+    """The chroma channels' AC power over luma's, summed over the blocks and bands."""
+    per = power.reshape(len(power), 3, BLOCK * BLOCK)[:, :, 1:]
+    luma = float(per[:, 0].sum())
+    return float(per[:, 1:].sum()) / luma if luma > 0.0 else np.inf
+
+
+def _chroma_would_show(chroma_table: np.ndarray | None, luma_sigma: float) -> bool:
+    """Whether independent RGB noise that reads ``luma_sigma`` on luma would leave its chroma
+    through a JPEG's ``chroma_table``: its subsampled Cb coefficients' std reaching half the
+    median step of the bands ``_chroma_low_share`` reads (then a third of them or more stay
+    nonzero). Unknown steps: it cannot be told."""
+    if chroma_table is None:
+        return False
+    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
+    band = np.maximum(u, v)
+    steps = np.asarray(chroma_table, dtype=float).reshape(BLOCK * BLOCK)
+    step = float(np.median(steps[(band >= 1) & (band < CHROMA_HIGH_BAND - 1)]))
+    return CHROMA_NOISE_GAIN * luma_sigma / np.sqrt(_LUMA_NOISE_GAIN) >= 0.5 * step
 
 
 def _on_luma(img: np.ndarray, jpeg_compressed: bool, shared: bool = False) -> NoiseEstimate:

@@ -63,6 +63,20 @@ def test_restore_killed_then_rerun(folder, tmp_path, pipeline):
         assert record["file"].endswith(f"img{i}.png") and "error" not in record
 
 
+def test_restore_redoes_an_image_whose_record_was_not_written(folder, tmp_path, pipeline):
+    """A kill between writing an image and its record left the image skipped on every rerun and its
+    record (prompts, degradation, timings) never written."""
+    out = tmp_path / "out"
+    args = ["restore", folder, "-o", out, "--restorer", "diffusers", "--restorer-model", pipeline, "--no-vlm", "--steps", "2", "-b", "1"]
+    assert rerun(args).returncode == 0
+    (out / "img1.json").unlink()  # as a kill right after img1.png was saved leaves it
+    again = rerun(args)
+    assert again.returncode == 0, again.stderr
+    assert "5 skipped (already done)" in again.stderr, again.stderr
+    record = json.loads((out / "img1.json").read_text())
+    assert record["file"].endswith("img1.png") and "error" not in record
+
+
 def test_bench_killed_then_rerun(folder, tmp_path, pipeline):
     out = tmp_path / "b"
     args = ["bench", folder, "-o", out, "--restorer", "diffusers", "--restorer-model", pipeline, "--no-vlm", "--steps", "2",
