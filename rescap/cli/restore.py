@@ -215,8 +215,8 @@ def restore(
             # done = the image and its record: a kill between the two leaves an image without its
             # record, which is redone rather than skipped for good
             name = names[relatives[path]]
-            made = [inside(output, name, suffix, replace_suffix=False).exists() for suffix in (".png", ".json")]
-            if runner is not None and all(made) and not overwrite:
+            made = (inside(output, name, suffix, replace_suffix=False).exists() for suffix in (".png", ".json"))
+            if runner is not None and not overwrite and all(made):
                 skipped += 1
                 progress.advance(task)
             else:

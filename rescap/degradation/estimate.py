@@ -15,12 +15,10 @@ from .noise import estimate_noise
 from .report import DegradationReport, NoiseLevel
 from .scale import estimate_scale
 from .spectrum import radial_power_spectrum
-from .transforms import luminance
+from .transforms import luma_noise_gain, luminance
 from ..images import ImageInput, load_image
 from ..limits import DEFAULT_MAX_ANALYSIS_PIXELS, DEFAULT_MAX_IMAGE_PIXELS
 
-# Variance of BT.601 luma of i.i.d. RGB noise of unit variance.
-_LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
 _ROUNDING_VARIANCE = 1.0 / 12.0  # of 8-bit integer pixels
 
 
@@ -65,22 +63,24 @@ def estimate_degradation(
     if loaded.jpeg_quantization:
         jpeg_quality: int | None = quality_from_tables(loaded.jpeg_quantization).quality
         jpeg_confidence = 1.0  # read from the file, not inferred
-        luma_table = loaded.jpeg_quantization[min(loaded.jpeg_quantization)]
-        chroma_table = loaded.jpeg_quantization.get(min(loaded.jpeg_quantization) + 1)
+        first = min(loaded.jpeg_quantization)
+        luma_table, chroma_table = loaded.jpeg_quantization[first], loaded.jpeg_quantization.get(first + 1)
     else:
         jpeg_quality, jpeg_confidence = from_pixels.quality, from_pixels.confidence
-        luma_table = ijg_tables()[0][jpeg_quality - 1] if jpeg_quality is not None else None
-        chroma_table = ijg_tables()[1][jpeg_quality - 1] if jpeg_quality is not None else None
+        luma_table = chroma_table = None
+        if jpeg_quality is not None:
+            luma_table, chroma_table = (table[jpeg_quality - 1] for table in ijg_tables())
     noise = estimate_noise(pixels, jpeg_compressed=luma_table is not None, chroma_table=chroma_table)
     noise_sigma, noise_confidence = noise.sigma, noise.confidence
     levels = noise.level_function
     if luma_table is not None:
         # JPEG removes most of the noise's fine detail; read what was there from the quantized bands
-        before = estimate_noise_under_jpeg(pixels, np.asarray(luma_table), from_pixels.grid, gray, noise.shared)
+        table = np.asarray(luma_table)
+        before = estimate_noise_under_jpeg(pixels, table, from_pixels.grid, gray, noise.shared)
         if before is not None and before.sigma > noise_sigma:
             levels = ()  # measured after compression: the level function no longer describes the sensor
             noise_sigma, noise_confidence = before.sigma, before.confidence
-    gain = _LUMA_NOISE_GAIN if pixels.shape[2] == 3 and not noise.shared else 1.0
+    gain = luma_noise_gain(pixels.shape[2], noise.shared)
     floor_variance = (noise_sigma**2 + _ROUNDING_VARIANCE) * gain
     spectrum = radial_power_spectrum(gray)
     scale = estimate_scale(

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from .transforms import BLOCK, block_dct, luminance, to_blocks
+from .pooling import clipped_per_block
+from .transforms import BLOCK, block_dct, luma_noise_gain, luminance, to_blocks
 
 _ROW, _COL = np.divmod(np.arange(64), 8)
 # zigzag order of the 64 natural-order indices
@@ -58,11 +59,11 @@ EVIDENCE_BLOCKS = 12.0
 # still lets a reading be observed, two do not.
 UNTESTED_TRUST = 0.6
 # Clipping censors the noise, so blocks with clipped values are left out; a block may keep up to
-# this many values clipped, over its channels (1 % of an RGB block's 192, 3 % of a gray one's 64): the flattest blocks are often dark or bright, and on a
-# small photo under strong noise leaving out every touched block kept 8 of 25 (noise 20 on
-# astronaut at 128 x 128), too few to be confident, while two values barely move a band's spread.
+# this many values clipped, over its channels (1 % of an RGB block's 192, 3 % of a gray one's 64):
+# the flattest blocks are often dark or bright, and on a small photo under strong noise leaving
+# out every touched block kept 8 of 25 (noise 20 on astronaut at 128 x 128), too few to be
+# confident, while two values barely move a band's spread.
 CLIPPED_ALLOWED = 2
-_LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2
 
 
 @dataclass(frozen=True)
@@ -89,14 +90,6 @@ def _band_sigmas(coef: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.nd
     ok &= near <= 0.98
     from_near[ok] = 1.5 * steps[ok] / ndtri((1.0 + near[ok]) / 2.0)
     return from_zero, from_near
-
-
-def _clipped_values(img: np.ndarray) -> np.ndarray:
-    """Per 8x8 block (row-major, ragged edges dropped): how many of its values are 0 or 255."""
-    nh, nw = img.shape[0] // BLOCK, img.shape[1] // BLOCK
-    crop = img[: nh * BLOCK, : nw * BLOCK]
-    clipped = ((crop <= 0) | (crop >= 255)).sum(axis=2)
-    return clipped.reshape(nh, BLOCK, nw, BLOCK).sum(axis=(1, 3))
 
 
 def _trust(ratio: float, blocks: int) -> float:
@@ -136,7 +129,7 @@ def estimate_noise_under_jpeg(
     table = np.asarray(luma_table, dtype=np.float32).reshape(64)
     y = (luminance(img) if luma is None else luma)[..., None] - 128.0
     blocks = to_blocks(y, grid)[:, 0]
-    blocks = blocks[(_clipped_values(img[grid[0] :, grid[1] :]) <= CLIPPED_ALLOWED).ravel()]
+    blocks = blocks[(clipped_per_block(img[grid[0] :, grid[1] :], BLOCK) <= CLIPPED_ALLOWED).ravel()]
     if len(blocks) < 40:
         return None
     coef = block_dct(blocks).reshape(len(blocks), 64)
@@ -157,7 +150,8 @@ def estimate_noise_under_jpeg(
     both = informative & np.isfinite(next_sigmas)
     selection = float(np.median(next_sigmas[both])) / sigma if both.sum() >= 3 else np.nan
     shape_ratio = float(np.median(shape[np.isfinite(shape)])) if np.isfinite(shape).sum() >= 3 else np.nan
-    gain = _LUMA_NOISE_GAIN if img.shape[2] == 3 and not shared else 1.0
+    gain = luma_noise_gain(img.shape[2], shared)
     n = int(flat.sum())
     evidence = float(1.0 - np.exp(-n / EVIDENCE_BLOCKS))
-    return NoiseUnderJpeg(sigma / float(np.sqrt(gain)), _trust(shape_ratio, n) * _trust(selection, n) * evidence)
+    confidence = _trust(shape_ratio, n) * _trust(selection, n) * evidence
+    return NoiseUnderJpeg(sigma / float(np.sqrt(gain)), confidence)

@@ -63,9 +63,8 @@ natural texture falls like a power law), and ``power / P_s`` is white again ("wh
   empty as well (``SHARED_NOISE_CHROMA``) and the chroma holds little power anywhere
   (``SHARED_NOISE_COLOUR``: a gray backdrop in a colour JPEG has no chroma left in its flat
   blocks either), the photo has no colour of its own: a toned monochrome (sepia, a tint), whose
-  three channels carry the same noise. Luma then holds all of
-  that noise, so its estimate is taken as it reads (``shared``) and not rescaled: the i.i.d.
-  conversion read it 1.5x high. On a JPEG this needs its chroma steps (``chroma_table``):
+  three channels carry the same noise. Luma then holds all of that noise, so its estimate is
+  taken as it reads (``shared``) and not rescaled: the i.i.d. conversion read it 1.5x high. On a JPEG this needs its chroma steps (``chroma_table``):
   only steps that independent channel noise of that level would pass (``_chroma_would_show``)
   make its absence telling; coarser ones empty the chroma of a colour photo's noise as well.
 
@@ -93,7 +92,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import chdtr, chdtri, fdtri, ndtr
 
-from .transforms import BLOCK, dct_matrix, luminance, opponent_colour, to_blocks
+from .transforms import BLOCK, dct_matrix, luma_noise_gain, luminance, opponent_colour, to_blocks
 
 # Quantile of the per-block noise statistic used for the global floor: low enough to find the flat
 # blocks of most photos, high enough to stay stable with a few thousand blocks.
@@ -169,7 +168,10 @@ SHARED_NOISE_CHROMA = 0.08
 # blocks hold no chroma (a gray backdrop in a JPEG, whose chroma quantization removed the noise
 # there) has colour elsewhere (0.12 on such a crop of Grace Hopper's portrait, 0.10 on all of it).
 SHARED_NOISE_COLOUR = 0.09
-_LUMA_NOISE_GAIN = 0.299**2 + 0.587**2 + 0.114**2  # variance of BT.601 luma of unit i.i.d. RGB noise
+_LUMA_NOISE_GAIN = luma_noise_gain(3)  # variance of BT.601 luma of unit i.i.d. RGB noise
+# each DCT coefficient's band, max(u, v), and the chroma's low AC bands ``_chroma_low_share`` reads
+_BAND = np.maximum(*np.divmod(np.arange(BLOCK * BLOCK), BLOCK))
+_CHROMA_LOW_BANDS = (_BAND >= 1) & (_BAND < CHROMA_HIGH_BAND - 1)
 # std of a JPEG Cb coefficient per unit i.i.d. RGB noise, chroma subsampled 2 x 2 (4:2:0, the
 # common case and the one that keeps least of it): the BT.601 Cb weights' norm, halved
 CHROMA_NOISE_GAIN = float(np.sqrt(0.168736**2 + 0.331264**2 + 0.5**2)) / 2
@@ -621,15 +623,17 @@ def estimate_noise(
     if mid.sum() < 50:
         mid = np.ones(n, bool)
     on_luma = None
-    if channels == 3 and _chroma_is_empty(power[mid]):
-        if _chroma_low_share(power[mid]) < SHARED_NOISE_CHROMA and _colour_share(power[mid]) < SHARED_NOISE_COLOUR:
+    chosen = power[mid]
+    if channels == 3 and _chroma_is_empty(chosen):
+        on_luma = estimate_noise(luminance(img)[..., None], jpeg_compressed)
+        no_colour = _chroma_low_share(chosen) < SHARED_NOISE_CHROMA
+        no_colour = no_colour and _colour_share(chosen) < SHARED_NOISE_COLOUR
+        if no_colour and (not jpeg_compressed or _chroma_would_show(chroma_table, on_luma.sigma)):
             # no chroma at any frequency: a toned monochrome photo, whose noise (film grain, a
             # gray sensor's) the three channels share; it is measured as its gray version is,
             # unless a JPEG's chroma steps would have emptied independent channel noise as well
-            shared = _on_luma(img, jpeg_compressed, shared=True)
-            if not jpeg_compressed or _chroma_would_show(chroma_table, shared.sigma):
-                return shared
-        on_luma = _on_luma(img, jpeg_compressed)
+            return replace(on_luma, shared=True)
+        on_luma = _as_independent_channel_noise(on_luma)
         if jpeg_compressed or (on_luma.sigma >= LUMA_ONLY_SIGMA and on_luma.confidence >= 0.5):
             return on_luma
     subs = _subspaces(power, channels, mid, transform)
@@ -700,9 +704,7 @@ def estimate_noise(
 def _chroma_is_empty(power: np.ndarray) -> bool:
     """Whether the chroma channels' upper bands hold almost none of the power luma's hold there
     (median over the blocks ``power``, (N, 3 * 64), rows of opponent-colour DCT powers)."""
-    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
-    high = np.flatnonzero(np.maximum(u, v) >= CHROMA_HIGH_BAND)
-    per_channel = power.reshape(len(power), 3, BLOCK * BLOCK)[:, :, high].mean(axis=2)
+    per_channel = power.reshape(len(power), 3, BLOCK * BLOCK)[:, :, _BAND >= CHROMA_HIGH_BAND].mean(axis=2)
     luma = float(np.median(per_channel[:, 0]))
     chroma = float(np.median(per_channel[:, 1:].mean(axis=1)))
     return luma > 0.0 and chroma < CHROMA_EMPTY * luma
@@ -714,11 +716,9 @@ def _chroma_low_share(power: np.ndarray) -> float:
 
     Chroma subsampled after i.i.d. noise keeps that noise at half resolution, in its low bands
     (0.23-1 on photos); noise the channels share leaves the chroma empty there too (<= 0.03)."""
-    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
-    band = np.maximum(u, v)
     per = power.reshape(len(power), 3, BLOCK * BLOCK)
-    luma_high = per[:, 0, band >= CHROMA_HIGH_BAND].mean(axis=1)
-    chroma_low = per[:, 1:, (band >= 1) & (band < CHROMA_HIGH_BAND - 1)].mean(axis=(1, 2))
+    luma_high = per[:, 0, _BAND >= CHROMA_HIGH_BAND].mean(axis=1)
+    chroma_low = per[:, 1:, _CHROMA_LOW_BANDS].mean(axis=(1, 2))
     flat = luma_high <= np.quantile(luma_high, 0.2)
     luma = float(np.median(luma_high[flat]))
     return float(np.median(chroma_low[flat])) / luma if luma > 0.0 else np.inf
@@ -738,20 +738,13 @@ def _chroma_would_show(chroma_table: np.ndarray | None, luma_sigma: float) -> bo
     nonzero). Unknown steps: it cannot be told."""
     if chroma_table is None:
         return False
-    u, v = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
-    band = np.maximum(u, v)
-    steps = np.asarray(chroma_table, dtype=float).reshape(BLOCK * BLOCK)
-    step = float(np.median(steps[(band >= 1) & (band < CHROMA_HIGH_BAND - 1)]))
+    step = float(np.median(np.asarray(chroma_table, dtype=float).reshape(BLOCK * BLOCK)[_CHROMA_LOW_BANDS]))
     return CHROMA_NOISE_GAIN * luma_sigma / np.sqrt(_LUMA_NOISE_GAIN) >= 0.5 * step
 
 
-def _on_luma(img: np.ndarray, jpeg_compressed: bool, shared: bool = False) -> NoiseEstimate:
-    """The estimate on BT.601 luma (JPEG's full-resolution plane), as per-RGB-channel noise:
-    luma's own when the channels share the noise (``shared``), else that of i.i.d. RGB noise
-    (luma holds ``_LUMA_NOISE_GAIN`` of its variance)."""
-    est = estimate_noise(luminance(img)[..., None], jpeg_compressed)
-    if shared:
-        return replace(est, shared=True)
+def _as_independent_channel_noise(est: NoiseEstimate) -> NoiseEstimate:
+    """An estimate made on BT.601 luma (JPEG's full-resolution plane) as the per-RGB-channel noise
+    of i.i.d. channel noise (luma holds ``_LUMA_NOISE_GAIN`` of its variance)."""
     std = float(np.sqrt(_LUMA_NOISE_GAIN))
     return NoiseEstimate(
         sigma=est.sigma / std,

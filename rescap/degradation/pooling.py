@@ -1,4 +1,5 @@
-"""Fast block extrema and brightness histograms shared by the exposure, haze and colour-cast estimators.
+"""Fast block extrema, clip counts and brightness histograms shared by the estimators (exposure, haze,
+colour cast, noise under JPEG).
 
 (The re-quantisation traces read from those histograms, combs and piles, are in ``histogram_traces``.)
 
@@ -58,6 +59,24 @@ def block_extrema(pixels: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarra
         out_lo = np.minimum(out_lo, lo[..., i])
         out_hi = np.maximum(out_hi, hi[..., i])
     return out_lo, out_hi
+
+
+def clipped_per_block(pixels: np.ndarray, block: int) -> np.ndarray:
+    """How many values (over the channels) of each non-overlapping ``block`` x ``block`` tile are
+    at 0 or 255 or beyond, (H/b, W/b); ragged edges are dropped, tiles in ``to_blocks`` order.
+
+    Example:
+        >>> import numpy as np
+        >>> from rescap.degradation.pooling import clipped_per_block
+        >>> img = np.full((16, 8, 3), 128.0)
+        >>> img[9, 2] = 255
+        >>> clipped_per_block(img, 8).tolist()
+        [[0], [3]]
+    """
+    h, w = pixels.shape[0] // block * block, pixels.shape[1] // block * block
+    crop = pixels[:h, :w]
+    clipped = ((crop <= 0) | (crop >= 255)).sum(axis=2)
+    return clipped.reshape(h // block, block, w // block, block).sum(axis=(1, 3))
 
 
 def histogram_u8(values: np.ndarray) -> np.ndarray:

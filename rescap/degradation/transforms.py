@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 BLOCK = 8
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # BT.601, as JPEG/JFIF computes luma
 
 
 @lru_cache(maxsize=4)
@@ -47,4 +48,19 @@ def luminance(img: np.ndarray) -> np.ndarray:
     if img.shape[2] == 1:
         return np.asarray(img[..., 0], dtype=np.float32)
     r, g, b = (np.asarray(img[..., i], dtype=np.float32) for i in range(3))
-    return 0.299 * r + 0.587 * g + 0.114 * b
+    wr, wg, wb = LUMA_WEIGHTS
+    return wr * r + wg * g + wb * b
+
+
+def luma_noise_gain(channels: int, shared: bool = False) -> float:
+    """The share of per-channel noise variance that ``luminance`` keeps: the sum of the squared
+    weights for independent RGB noise, 1 for gray or for noise the channels share.
+
+    Example:
+        >>> from rescap.degradation.transforms import luma_noise_gain
+        >>> round(luma_noise_gain(3), 3), luma_noise_gain(3, shared=True), luma_noise_gain(1)
+        (0.447, 1.0, 1.0)
+    """
+    if channels == 1 or shared:
+        return 1.0
+    return float(sum(w * w for w in LUMA_WEIGHTS))
